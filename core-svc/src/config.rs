@@ -1,0 +1,78 @@
+//! Configuration from the environment (see `.env.example` for every variable).
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::{Context, bail};
+
+use crate::redis::LoginLimits;
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub redis_url: String,
+    pub listen_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    pub jwt_secret: Vec<u8>,
+    /// Creates this admin at start when no admin exists yet.
+    pub admin: Option<(String, String)>,
+    pub login_limits: LoginLimits,
+    /// How long SIGTERM waits for in-flight requests before giving up on them.
+    pub shutdown_grace: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    // Secrets stay out of logs: no password, no JWT secret, no credentials in URLs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen_addr", &self.listen_addr)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("admin_email", &self.admin.as_ref().map(|(e, _)| e))
+            .field("login_limits", &self.login_limits)
+            .finish_non_exhaustive()
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse<T: std::str::FromStr>(name: &str, default: &str) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = var(name).unwrap_or_else(|| default.to_string());
+    raw.parse::<T>().map_err(|e| anyhow::anyhow!("{name}={raw:?}: {e}"))
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let database_url =
+            var("DATABASE_URL").context("DATABASE_URL is required (postgres://user:pass@host:port/db)")?;
+        let jwt_secret = var("JWT_SECRET").context("JWT_SECRET is required (at least 32 characters)")?;
+        if jwt_secret.len() < 32 {
+            bail!("JWT_SECRET must be at least 32 characters");
+        }
+        let admin = match (var("PLATFORM_ADMIN_EMAIL"), var("PLATFORM_ADMIN_PASSWORD")) {
+            (Some(e), Some(p)) => Some((e, p)),
+            (None, None) => None,
+            _ => bail!("set both PLATFORM_ADMIN_EMAIL and PLATFORM_ADMIN_PASSWORD, or neither"),
+        };
+        Ok(Self {
+            database_url,
+            database_max_connections: parse("DATABASE_MAX_CONNECTIONS", "20")?,
+            redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            listen_addr: parse("CORE_LISTEN_ADDR", "127.0.0.1:50051")?,
+            metrics_addr: parse("CORE_METRICS_ADDR", "127.0.0.1:9090")?,
+            jwt_secret: jwt_secret.into_bytes(),
+            admin,
+            login_limits: LoginLimits {
+                per_email: parse("LOGIN_RATE_LIMIT_PER_EMAIL", "10")?,
+                per_addr: parse("LOGIN_RATE_LIMIT_PER_ADDR", "50")?,
+                window: Duration::from_secs(parse("LOGIN_RATE_LIMIT_WINDOW_SECS", "300")?),
+            },
+            shutdown_grace: Duration::from_secs(parse("SHUTDOWN_GRACE_SECS", "25")?),
+        })
+    }
+}

@@ -1,0 +1,277 @@
+//! Domain types ⇄ `platform.v1` messages. The only place that knows both.
+
+use chrono::{DateTime, Utc};
+use prost_types::{Struct, Timestamp, Value, value::Kind};
+use proto::v1 as pb;
+use serde_json::{Map, Number, Value as Json};
+
+use crate::{
+    domain::{self, ConfigOp, MemberRole, ProjectStatus, UserRole, UserStatus},
+    error::{Error, Result},
+};
+
+pub fn ts(t: DateTime<Utc>) -> Option<Timestamp> {
+    Some(Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
+}
+
+pub fn opt_ts(t: Option<DateTime<Utc>>) -> Option<Timestamp> {
+    t.and_then(ts)
+}
+
+pub fn from_ts(field: &str, t: Option<Timestamp>) -> Result<Option<DateTime<Utc>>> {
+    t.map(|t| {
+        DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
+            .ok_or_else(|| Error::invalid(field, "is out of range"))
+    })
+    .transpose()
+}
+
+fn opt_id(id: Option<uuid::Uuid>) -> String {
+    id.map(|i| i.to_string()).unwrap_or_default()
+}
+
+/// JSON → `google.protobuf.Value`.
+pub fn to_value(j: Json) -> Value {
+    let kind = match j {
+        Json::Null => Kind::NullValue(0),
+        Json::Bool(b) => Kind::BoolValue(b),
+        Json::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
+        Json::String(s) => Kind::StringValue(s),
+        Json::Array(a) => Kind::ListValue(prost_types::ListValue { values: a.into_iter().map(to_value).collect() }),
+        Json::Object(o) => Kind::StructValue(to_struct(o)),
+    };
+    Value { kind: Some(kind) }
+}
+
+pub fn to_struct(o: Map<String, Json>) -> Struct {
+    Struct { fields: o.into_iter().map(|(k, v)| (k, to_value(v))).collect() }
+}
+
+/// `google.protobuf.Value` → JSON. None when the value is absent (unset field).
+pub fn from_value(field: &str, v: Option<Value>) -> Result<Option<Json>> {
+    match v {
+        None => Ok(None),
+        Some(v) => value_to_json(field, v, 0).map(Some),
+    }
+}
+
+fn value_to_json(field: &str, v: Value, depth: usize) -> Result<Json> {
+    // serde_json and PostgreSQL both limit nesting; refuse before they do, with a clear field.
+    if depth > 64 {
+        return Err(Error::invalid(field, "is nested more than 64 levels deep"));
+    }
+    Ok(match v.kind {
+        None | Some(Kind::NullValue(_)) => Json::Null,
+        Some(Kind::BoolValue(b)) => Json::Bool(b),
+        Some(Kind::NumberValue(n)) => {
+            // Integral values stay integers in JSON (3, not 3.0).
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                Json::Number(Number::from(n as i64))
+            } else {
+                Json::Number(Number::from_f64(n).ok_or_else(|| Error::invalid(field, "numbers must be finite"))?)
+            }
+        }
+        Some(Kind::StringValue(s)) => Json::String(s),
+        Some(Kind::ListValue(l)) => {
+            Json::Array(l.values.into_iter().map(|v| value_to_json(field, v, depth + 1)).collect::<Result<_>>()?)
+        }
+        Some(Kind::StructValue(s)) => Json::Object(
+            s.fields.into_iter().map(|(k, v)| Ok((k, value_to_json(field, v, depth + 1)?))).collect::<Result<_>>()?,
+        ),
+    })
+}
+
+pub fn user_role(r: UserRole) -> pb::UserRole {
+    match r {
+        UserRole::Admin => pb::UserRole::Admin,
+        UserRole::User => pb::UserRole::User,
+    }
+}
+
+pub fn parse_user_role(field: &str, r: i32) -> Result<Option<UserRole>> {
+    match pb::UserRole::try_from(r) {
+        Ok(pb::UserRole::Unspecified) => Ok(None),
+        Ok(pb::UserRole::Admin) => Ok(Some(UserRole::Admin)),
+        Ok(pb::UserRole::User) => Ok(Some(UserRole::User)),
+        Err(_) => Err(Error::invalid(field, "unknown role")),
+    }
+}
+
+pub fn parse_user_status(field: &str, s: i32) -> Result<Option<UserStatus>> {
+    match pb::UserStatus::try_from(s) {
+        Ok(pb::UserStatus::Unspecified) => Ok(None),
+        Ok(pb::UserStatus::Active) => Ok(Some(UserStatus::Active)),
+        Ok(pb::UserStatus::Disabled) => Ok(Some(UserStatus::Disabled)),
+        Err(_) => Err(Error::invalid(field, "unknown status")),
+    }
+}
+
+pub fn member_role(r: MemberRole) -> pb::MemberRole {
+    match r {
+        MemberRole::Viewer => pb::MemberRole::Viewer,
+        MemberRole::Editor => pb::MemberRole::Editor,
+        MemberRole::Owner => pb::MemberRole::Owner,
+    }
+}
+
+pub fn parse_member_role(field: &str, r: i32) -> Result<Option<MemberRole>> {
+    match pb::MemberRole::try_from(r) {
+        Ok(pb::MemberRole::Unspecified) => Ok(None),
+        Ok(pb::MemberRole::Viewer) => Ok(Some(MemberRole::Viewer)),
+        Ok(pb::MemberRole::Editor) => Ok(Some(MemberRole::Editor)),
+        Ok(pb::MemberRole::Owner) => Ok(Some(MemberRole::Owner)),
+        Err(_) => Err(Error::invalid(field, "unknown role")),
+    }
+}
+
+pub fn user(u: domain::User) -> pb::User {
+    pb::User {
+        id: u.id.to_string(),
+        email: u.email,
+        name: u.name,
+        role: user_role(u.role) as i32,
+        status: match u.status {
+            UserStatus::Active => pb::UserStatus::Active,
+            UserStatus::Disabled => pb::UserStatus::Disabled,
+        } as i32,
+        create_time: ts(u.created_at),
+        update_time: ts(u.updated_at),
+        last_login_time: opt_ts(u.last_login_at),
+        version: u.version,
+        etag: proto::etag::format(u.version),
+    }
+}
+
+pub fn project(v: domain::ProjectView) -> pb::Project {
+    let p = v.project;
+    pb::Project {
+        id: p.id.to_string(),
+        slug: p.slug,
+        name: p.name,
+        description: p.description,
+        status: match p.status {
+            ProjectStatus::Active => pb::ProjectStatus::Active,
+            ProjectStatus::Archived => pb::ProjectStatus::Archived,
+        } as i32,
+        owner_id: p.owner_id.to_string(),
+        create_time: ts(p.created_at),
+        update_time: ts(p.updated_at),
+        version: p.version,
+        etag: proto::etag::format(p.version),
+        caller_role: member_role(v.caller_role) as i32,
+    }
+}
+
+pub fn member(m: domain::Member) -> pb::Member {
+    pb::Member {
+        id: m.id.to_string(),
+        project_id: m.project_id.to_string(),
+        user_id: m.user_id.to_string(),
+        role: member_role(m.role) as i32,
+        create_time: ts(m.created_at),
+        update_time: ts(m.updated_at),
+        version: m.version,
+        etag: proto::etag::format(m.version),
+    }
+}
+
+pub fn config(c: domain::Config) -> pb::Config {
+    pb::Config {
+        id: c.id.to_string(),
+        project_id: opt_id(c.project_id),
+        key: c.key,
+        value: Some(to_value(c.value)),
+        description: c.description,
+        version: c.version,
+        etag: proto::etag::format(c.version),
+        create_time: ts(c.created_at),
+        update_time: ts(c.updated_at),
+        updated_by: opt_id(c.updated_by),
+        delete_time: opt_ts(c.deleted_at),
+    }
+}
+
+pub fn setting(c: domain::Config) -> pb::Setting {
+    pb::Setting {
+        id: c.id.to_string(),
+        key: c.key,
+        value: Some(to_value(c.value)),
+        description: c.description,
+        version: c.version,
+        etag: proto::etag::format(c.version),
+        create_time: ts(c.created_at),
+        update_time: ts(c.updated_at),
+        updated_by: opt_id(c.updated_by),
+    }
+}
+
+pub fn revision(r: domain::ConfigRevision) -> pb::ConfigRevision {
+    pb::ConfigRevision {
+        id: r.id.to_string(),
+        config_id: r.config_id.to_string(),
+        project_id: opt_id(r.project_id),
+        key: r.key,
+        version: r.version,
+        value: Some(to_value(r.value)),
+        description: r.description,
+        op: match r.op {
+            ConfigOp::Set => pb::ConfigOp::Set,
+            ConfigOp::Delete => pb::ConfigOp::Delete,
+            ConfigOp::Rollback => pb::ConfigOp::Rollback,
+        } as i32,
+        author_id: opt_id(r.author_id),
+        create_time: ts(r.created_at),
+    }
+}
+
+pub fn api_token(t: domain::ApiToken) -> pb::ApiToken {
+    pb::ApiToken {
+        id: t.id.to_string(),
+        user_id: t.user_id.to_string(),
+        name: t.name,
+        prefix: t.prefix,
+        create_time: ts(t.created_at),
+        expire_time: opt_ts(t.expires_at),
+        revoke_time: opt_ts(t.revoked_at),
+        last_use_time: opt_ts(t.last_used_at),
+    }
+}
+
+pub fn event(e: domain::Event) -> pb::Event {
+    let payload = match e.payload {
+        Json::Object(o) => to_struct(o),
+        other => to_struct(Map::from_iter([("value".to_string(), other)])),
+    };
+    pb::Event {
+        seq: e.seq.unwrap_or_default(),
+        id: e.id.to_string(),
+        r#type: e.event_type,
+        channel: e.channels.first().cloned().unwrap_or_default(),
+        channels: e.channels,
+        actor_id: opt_id(e.actor_id),
+        resource: Some(pb::ResourceRef { r#type: e.resource_type, id: e.resource_id }),
+        payload: Some(payload),
+        occur_time: ts(e.occurred_at),
+        request_id: e.request_id.unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trips_through_protobuf_value() {
+        let j = serde_json::json!({"a": [1, 2.5, "x", null, true], "b": {"c": -3}});
+        assert_eq!(from_value("v", Some(to_value(j.clone()))).unwrap(), Some(j));
+    }
+
+    #[test]
+    fn deep_values_are_rejected() {
+        let mut v = to_value(Json::Null);
+        for _ in 0..70 {
+            v = Value { kind: Some(Kind::ListValue(prost_types::ListValue { values: vec![v] })) };
+        }
+        assert!(from_value("value", Some(v)).is_err());
+    }
+}

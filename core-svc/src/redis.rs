@@ -1,0 +1,120 @@
+//! The Redis connection and what core-svc keeps there (for now: login rate limits).
+//!
+//! Redis is an accelerator, never the source of truth: when it is down, core-svc keeps serving
+//! from PostgreSQL, `/readyz` reports the degradation, and the rate limiter lets requests
+//! through (logging a warning) rather than locking every user out.
+
+use std::{sync::Arc, time::Duration};
+
+use redis::{Script, aio::ConnectionManager};
+use tokio::sync::Mutex;
+
+use crate::error::{Error, Result};
+
+/// A lazily connected, self-healing Redis connection.
+///
+/// `ConnectionManager` reconnects by itself once established; the first connection is made on
+/// demand so that core-svc starts (and serves from PostgreSQL) even when Redis is not up yet.
+#[derive(Clone)]
+pub struct Redis {
+    client: redis::Client,
+    conn: Arc<Mutex<Option<ConnectionManager>>>,
+    timeout: Duration,
+}
+
+impl Redis {
+    pub fn new(url: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: redis::Client::open(url)?,
+            conn: Arc::new(Mutex::new(None)),
+            timeout: Duration::from_millis(500),
+        })
+    }
+
+    /// A connection, or an error when Redis is unreachable right now.
+    pub async fn conn(&self) -> Result<ConnectionManager> {
+        let mut slot = self.conn.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1);
+        let c = tokio::time::timeout(self.timeout * 2, ConnectionManager::new_with_config(self.client.clone(), config))
+            .await
+            .map_err(|_| Error::Unavailable("redis connect timeout".into()))?
+            .map_err(|e| Error::Unavailable(format!("redis: {e}")))?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Round-trips a PING; for `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        let mut c = self.conn().await?;
+        let _: String = tokio::time::timeout(self.timeout, redis::cmd("PING").query_async(&mut c))
+            .await
+            .map_err(|_| Error::Unavailable("redis ping timeout".into()))?
+            .map_err(|e| Error::Unavailable(format!("redis: {e}")))?;
+        Ok(())
+    }
+}
+
+/// Fixed-window counters: one per email and one per client address.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    pub per_email: u32,
+    pub per_addr: u32,
+    pub window: Duration,
+}
+
+// INCR and EXPIRE must happen together, or a crash between them leaves a counter that never
+// expires and locks the email out for good; a script runs atomically.
+const HIT_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+";
+
+impl Redis {
+    /// Counts one login attempt for `email` and `addr`; RateLimited when either is over.
+    pub async fn hit_login_limit(&self, limits: &LoginLimits, email: &str, addr: Option<&str>) -> Result<()> {
+        let email_key = format!("psm:rl:login:email:{}", email.to_lowercase());
+        let mut checks = vec![(email_key, limits.per_email)];
+        if let Some(addr) = addr {
+            checks.push((format!("psm:rl:login:addr:{addr}"), limits.per_addr));
+        }
+        let mut conn = match self.conn().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "login rate limit skipped: redis unavailable");
+                metrics::counter!("core_redis_errors_total", "op" => "rate_limit").increment(1);
+                return Ok(());
+            }
+        };
+        let script = Script::new(HIT_SCRIPT);
+        let window_ms = limits.window.as_millis() as u64;
+        let mut retry_after = None;
+        for (key, limit) in checks {
+            let r: redis::RedisResult<(u64, i64)> = script.key(&key).arg(window_ms).invoke_async(&mut conn).await;
+            match r {
+                Ok((n, ttl_ms)) if n > u64::from(limit) => {
+                    let secs = Duration::from_millis(ttl_ms.max(1000) as u64);
+                    retry_after = Some(retry_after.map_or(secs, |r: Duration| r.max(secs)));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "login rate limit skipped: redis error");
+                    metrics::counter!("core_redis_errors_total", "op" => "rate_limit").increment(1);
+                    return Ok(());
+                }
+            }
+        }
+        match retry_after {
+            Some(d) => Err(Error::RateLimited { retry_after: Duration::from_secs(d.as_secs_f64().ceil() as u64) }),
+            None => Ok(()),
+        }
+    }
+}

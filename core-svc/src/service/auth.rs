@@ -1,0 +1,306 @@
+//! Authentication: login, refresh rotation with reuse detection, logout, sign-up, API tokens,
+//! and turning a bearer credential into a [`Caller`] on every request.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Core, users::user_event};
+use crate::{
+    domain::{self, ApiToken, Caller, RequestMeta, User, UserRole, UserStatus, Violations},
+    error::{Error, Result},
+    events,
+    list::{ListParams, Page},
+    security::{self, API_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, REFRESH_TOKEN_TTL},
+    store::{tokens, users},
+};
+
+/// Tokens issued at login or refresh.
+#[derive(Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+}
+
+fn bad_credentials() -> Error {
+    Error::unauthenticated("INVALID_CREDENTIALS", "invalid email or password")
+}
+
+impl Core {
+    /// The caller behind `authorization: Bearer <token>`.
+    ///
+    /// The user's status and role are read on every call (not trusted from the JWT), so a
+    /// disabled or demoted user loses access at their next request.
+    #[tracing::instrument(skip_all)]
+    pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Caller> {
+        let token = bearer.ok_or_else(|| Error::unauthenticated("MISSING_CREDENTIALS", "missing bearer token"))?;
+        let mut conn = self.db.acquire().await?;
+        let (principal, session_id) = if token.starts_with(API_TOKEN_PREFIX) {
+            let p = tokens::api_token_principal(&mut conn, &security::hash_token(token))
+                .await?
+                .ok_or_else(|| Error::unauthenticated("INVALID_TOKEN", "invalid, expired or revoked API token"))?;
+            (p, None)
+        } else {
+            let claims = self.keys.verify(token)?;
+            let p = tokens::session_principal(&mut conn, claims.sub, claims.sid)
+                .await?
+                .ok_or_else(|| Error::unauthenticated("SESSION_REVOKED", "the session has ended; sign in again"))?;
+            (p, Some(claims.sid))
+        };
+        if principal.status != UserStatus::Active {
+            return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
+        }
+        Ok(Caller { user_id: principal.user_id, role: principal.role, session_id })
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn login(&self, meta: &RequestMeta, email: &str, password: &str) -> Result<(TokenPair, User)> {
+        let mut v = Violations::new();
+        if email.trim().is_empty() {
+            v.push("email", "is required");
+        }
+        if password.is_empty() {
+            v.push("password", "is required");
+        }
+        v.finish()?;
+        if password.len() > domain::PASSWORD_MAX_CHARS * 4 {
+            return Err(bad_credentials());
+        }
+        self.redis.hit_login_limit(&self.login_limits, email.trim(), meta.client_addr.as_deref()).await?;
+
+        let mut conn = self.db.acquire().await?;
+        let found = users::get_credentials(&mut conn, email.trim()).await?;
+        drop(conn);
+        let Some((user, hash)) = found else {
+            // Same work as a real check, so response time does not reveal unknown emails.
+            let _ = security::verify_password(password.to_string(), security::dummy_hash().await.to_string()).await;
+            return Err(bad_credentials());
+        };
+        if !security::verify_password(password.to_string(), hash).await? {
+            return Err(bad_credentials());
+        }
+        if user.status != UserStatus::Active {
+            return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
+        }
+        let mut tx = self.begin().await?;
+        users::touch_login(&mut tx, user.id).await?;
+        let session_id = domain::new_id();
+        let now = Utc::now();
+        tokens::create_session(&mut tx, session_id, user.id, now + REFRESH_TOKEN_TTL).await?;
+        let pair = self.issue(&mut tx, user.id, user.role, session_id, now).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = %user.id, "login");
+        Ok((pair, user))
+    }
+
+    async fn issue(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        user_id: Uuid,
+        role: UserRole,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair> {
+        let (refresh_token, hash) = security::new_opaque_token(REFRESH_TOKEN_PREFIX);
+        let refresh_expires_at = now + REFRESH_TOKEN_TTL;
+        tokens::insert_refresh_token(conn, session_id, &hash, refresh_expires_at).await?;
+        let (access_token, access_expires_at) = self.keys.issue(user_id, role, session_id, now)?;
+        Ok(TokenPair { access_token, access_expires_at, refresh_token, refresh_expires_at })
+    }
+
+    /// Rotates a refresh token. A token that was already used means it leaked (or a client
+    /// raced itself): the whole session is revoked, so the thief's copy dies too.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, refresh_token: &str) -> Result<(TokenPair, User)> {
+        if refresh_token.is_empty() {
+            return Err(Error::invalid("refresh_token", "is required"));
+        }
+        let invalid = || Error::unauthenticated("INVALID_REFRESH_TOKEN", "invalid or expired refresh token");
+        let mut tx = self.begin().await?;
+        let t = tokens::find_refresh_token(&mut tx, &security::hash_token(refresh_token)).await?.ok_or_else(invalid)?;
+        if t.session_revoked_at.is_some() || t.expires_at <= Utc::now() {
+            return Err(invalid());
+        }
+        if t.used_at.is_some() || !tokens::use_refresh_token(&mut tx, t.id).await? {
+            tokens::revoke_session(&mut tx, t.session_id).await?;
+            tx.commit().await?;
+            tracing::warn!(user_id = %t.user_id, session_id = %t.session_id, "refresh token reuse: session revoked");
+            return Err(Error::unauthenticated(
+                "REFRESH_TOKEN_REUSED",
+                "refresh token already used; the session is revoked",
+            ));
+        }
+        let user = users::get(&mut tx, t.user_id).await?.ok_or_else(invalid)?;
+        if user.status != UserStatus::Active {
+            return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
+        }
+        let pair = self.issue(&mut tx, user.id, user.role, t.session_id, Utc::now()).await?;
+        tx.commit().await?;
+        Ok((pair, user))
+    }
+
+    /// Revokes the session of `refresh_token`, or else the caller's current session.
+    pub async fn logout(&self, caller: Option<&Caller>, refresh_token: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        if !refresh_token.is_empty() {
+            let (session, user) = tokens::session_of_refresh_token(&mut tx, &security::hash_token(refresh_token))
+                .await?
+                .ok_or_else(|| Error::unauthenticated("INVALID_REFRESH_TOKEN", "invalid refresh token"))?;
+            if let Some(c) = caller
+                && c.user_id != user
+                && !c.is_admin()
+            {
+                return Err(Error::unauthenticated("INVALID_REFRESH_TOKEN", "invalid refresh token"));
+            }
+            tokens::revoke_session(&mut tx, session).await?;
+        } else {
+            let caller = caller.ok_or_else(|| {
+                Error::unauthenticated("MISSING_CREDENTIALS", "send a refresh token or a bearer token")
+            })?;
+            let session = caller.session_id.ok_or_else(|| {
+                Error::invalid("refresh_token", "API tokens have no session; revoke the API token instead")
+            })?;
+            tokens::revoke_session(&mut tx, session).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn sign_up(&self, meta: &RequestMeta, email: &str, name: &str, password: &str) -> Result<User> {
+        let enabled = self.setting_bool("auth.signup_enabled").await?.unwrap_or(false);
+        if !enabled {
+            return Err(Error::failed_precondition(
+                "SIGNUP_DISABLED",
+                "sign-up is disabled; ask an admin for an account",
+            ));
+        }
+        self.redis.hit_login_limit(&self.login_limits, email.trim(), meta.client_addr.as_deref()).await?;
+        self.insert_user(None, meta, email, name, password, UserRole::User).await
+    }
+
+    pub async fn change_password(&self, caller: &Caller, current: &str, new: &str) -> Result<()> {
+        let new = domain::password("new_password", new)?;
+        let mut conn = self.db.acquire().await?;
+        let hash = users::password_hash(&mut conn, caller.user_id).await?.ok_or(Error::not_found("user"))?;
+        drop(conn);
+        if !security::verify_password(current.to_string(), hash).await? {
+            return Err(Error::invalid("current_password", "is not the current password"));
+        }
+        let new_hash = security::hash_password(new).await?;
+        let mut tx = self.begin().await?;
+        users::set_password(&mut tx, caller.user_id, &new_hash).await?;
+        tokens::revoke_user_sessions(&mut tx, caller.user_id, caller.session_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn create_api_token(
+        &self,
+        caller: &Caller,
+        name: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(ApiToken, String)> {
+        let mut v = Violations::new();
+        let name = v.check(domain::name("name", name));
+        if expires_at.is_some_and(|exp| exp <= Utc::now()) {
+            v.push("expire_time", "must be in the future");
+        }
+        v.finish()?;
+        let (secret, hash) = security::new_opaque_token(API_TOKEN_PREFIX);
+        let prefix = &secret[..API_TOKEN_PREFIX.len() + 8];
+        let mut tx = self.begin().await?;
+        let t = tokens::insert_api_token(
+            &mut tx,
+            tokens::NewApiToken {
+                id: domain::new_id(),
+                user_id: caller.user_id,
+                name: &name.unwrap_or_default(),
+                prefix,
+                hash: &hash,
+                expires_at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((t, secret))
+    }
+
+    /// Admins see every token; users their own. Someone else's token is NOT_FOUND.
+    pub async fn get_api_token(&self, caller: &Caller, id: &str) -> Result<ApiToken> {
+        let id = domain::parse_id("id", id)?;
+        let mut conn = self.db.acquire().await?;
+        tokens::get_api_token(&mut conn, id)
+            .await?
+            .filter(|t| t.user_id == caller.user_id || caller.is_admin())
+            .ok_or(Error::not_found("api_token"))
+    }
+
+    pub async fn list_api_tokens(&self, caller: &Caller, params: ListParams<'_>) -> Result<Page<ApiToken>> {
+        let mut conn = self.db.acquire().await?;
+        let owner = if caller.is_admin() { None } else { Some(caller.user_id) };
+        tokens::list_api_tokens(&mut conn, owner, params).await
+    }
+
+    pub async fn revoke_api_token(&self, caller: &Caller, id: &str) -> Result<ApiToken> {
+        let t = self.get_api_token(caller, id).await?;
+        let mut tx = self.begin().await?;
+        let t = tokens::revoke_api_token(&mut tx, t.id).await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// Creates the first admin from configuration, once, however many replicas start at once.
+    pub async fn bootstrap_admin(&self, email: &str, password: &str) -> Result<Option<User>> {
+        // Cheap check first so a restart does not pay for an argon2 hash.
+        if users::any_admin(&mut *self.db.acquire().await?).await? {
+            return Ok(None);
+        }
+        let meta = RequestMeta { request_id: Some("bootstrap".into()), client_addr: None };
+        match self.insert_user(None, &meta, email, "Administrator", password, UserRole::Admin).await {
+            Ok(u) => Ok(Some(u)),
+            // Another replica won the race (insert_user re-checks under an advisory lock).
+            Err(Error::AlreadyExists { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Validates and inserts a user, with its `user.created` event.
+    pub(crate) async fn insert_user(
+        &self,
+        actor: Option<&Caller>,
+        meta: &RequestMeta,
+        email: &str,
+        name: &str,
+        password: &str,
+        role: UserRole,
+    ) -> Result<User> {
+        let mut v = Violations::new();
+        let email = v.check(domain::email("email", email));
+        let name = v.check(domain::name("name", name));
+        let password = v.check(domain::password("password", password));
+        v.finish()?;
+        let (email, name, password) =
+            (email.unwrap_or_default(), name.unwrap_or_default(), password.unwrap_or_default());
+        let hash = security::hash_password(password).await?;
+        let mut tx = self.begin().await?;
+        if role == UserRole::Admin && actor.is_none() {
+            users::lock_admin_bootstrap(&mut tx).await?;
+            if users::any_admin(&mut tx).await? {
+                return Err(Error::already_exists("ADMIN_EXISTS", "an admin already exists"));
+            }
+        }
+        let id = domain::new_id();
+        let user =
+            users::insert(&mut tx, users::NewUser { id, email: &email, name: &name, role, password_hash: &hash })
+                .await?;
+        events::record(&mut tx, user_event("user.created", actor.map_or(id, |a| a.user_id), &user, meta)).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub async fn me(&self, caller: &Caller) -> Result<User> {
+        let mut conn = self.db.acquire().await?;
+        users::get(&mut conn, caller.user_id).await?.ok_or(Error::not_found("user"))
+    }
+}

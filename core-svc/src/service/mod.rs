@@ -1,0 +1,38 @@
+//! Use cases: one function per operation, each owning its transaction, its authorization
+//! check and the event it writes.
+//!
+//! Architecture invariant: authorization is decided here and nowhere else. Edges forward
+//! credentials; `grpc` only translates. Every mutation writes its event in the same
+//! transaction as the change (`events::record`), so the log never disagrees with the data.
+
+pub mod access;
+pub mod auth;
+pub mod configs;
+pub mod events;
+pub mod members;
+pub mod projects;
+pub mod settings;
+pub mod users;
+
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::{
+    error::Result,
+    redis::{LoginLimits, Redis},
+    security::TokenKeys,
+};
+
+/// Everything a use case needs: the database, Redis and the token keys. Cheap to clone.
+#[derive(Clone)]
+pub struct Core {
+    pub db: PgPool,
+    pub redis: Redis,
+    pub keys: TokenKeys,
+    pub login_limits: LoginLimits,
+}
+
+impl Core {
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.db.begin().await?)
+    }
+}

@@ -1,0 +1,50 @@
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::{
+    domain::Event,
+    error::Result,
+    list::{Field, Kind, ListParams, Page, Spec},
+};
+
+const COLUMNS: &str = "e.seq, e.id, e.type, e.channels, e.actor_id, e.resource_type, e.resource_id, e.payload, e.occurred_at, e.request_id";
+
+pub static LIST: Spec = Spec {
+    fields: &[
+        Field::new("id", "e.id", Kind::Uuid),
+        Field::new("channel", "e.channels", Kind::ArrayContains),
+        Field::new("type", "e.type", Kind::Glob),
+        Field::new("actor_id", "e.actor_id", Kind::Uuid),
+        Field::new("resource_type", "e.resource_type", Kind::Text),
+        Field::new("resource_id", "e.resource_id", Kind::Text),
+        Field::new("seq", "e.seq", Kind::Int).sortable(),
+        Field::new("occur_time", "e.occurred_at", Kind::Time).sortable(),
+    ],
+    search: &["e.type", "e.resource_type", "e.resource_id"],
+    default_order: "e.seq ASC",
+    tiebreak: "e.pos",
+};
+
+/// Only sequenced events exist for readers; non-admins see their channels.
+fn push_visible(qb: &mut QueryBuilder<Postgres>, viewer: Uuid, admin: bool) {
+    qb.push(" AND e.seq IS NOT NULL");
+    if !admin {
+        qb.push(" AND e.channels && (ARRAY['system', 'user:' || ")
+            .push_bind(viewer.to_string())
+            .push("] || ARRAY(SELECT 'project:' || project_id FROM members WHERE user_id = ")
+            .push_bind(viewer)
+            .push("))");
+    }
+}
+
+pub async fn list(conn: &mut PgConnection, viewer: Uuid, admin: bool, params: ListParams<'_>) -> Result<Page<Event>> {
+    let plan = LIST.plan(params)?;
+    plan.fetch(conn, &LIST, COLUMNS, "events e", |qb| push_visible(qb, viewer, admin)).await
+}
+
+pub async fn get(conn: &mut PgConnection, viewer: Uuid, admin: bool, id: Uuid) -> Result<Option<Event>> {
+    let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM events e WHERE e.id = "));
+    qb.push_bind(id);
+    push_visible(&mut qb, viewer, admin);
+    Ok(qb.build_query_as::<Event>().fetch_optional(conn).await?)
+}

@@ -1,0 +1,44 @@
+//! What every Platform SM edge (rest-edge, graphql-edge, realtime-edge) shares, written once.
+//!
+//! An edge's `startup.rs` reads like this:
+//!
+//! ```no_run
+//! # async fn build() -> std::io::Result<()> {
+//! use edge_kit::{CoreClient, Metrics, config::CoreGrpcUrl};
+//!
+//! let core = CoreClient::connect_lazy(&"http://127.0.0.1:50051".parse::<CoreGrpcUrl>().unwrap());
+//! let endpoint = edge_kit::http::app(poem::Route::new(), core, Metrics::global_or_new());
+//! let acceptor = edge_kit::server::bind("127.0.0.1:0".parse().unwrap()).await?;
+//! edge_kit::serve(acceptor, endpoint, std::future::pending()).await
+//! # }
+//! ```
+//!
+//! Module map:
+//! - [`config`]: reading environment variables with clear errors; `CORE_GRPC_URL`.
+//! - [`core_client`]: [`CoreClient`], the lazily connecting channel to core-svc and its health check.
+//! - [`http`]: the poem plumbing: `/healthz`, `/readyz`, `/metrics`, the request-id and
+//!   HTTP-metrics middleware, and [`http::app`] that puts them around an edge's API routes.
+//! - [`metrics`]: [`Metrics`], the Prometheus registry that `/metrics` renders.
+//! - [`server`]: binding and [`serve`] with graceful drain.
+//! - [`telemetry`]: logging and metrics set-up for `main.rs`.
+//! - [`shutdown`]: [`shutdown_signal`] (SIGTERM or Ctrl-C) for `main.rs`.
+//!
+//! Architecture invariants: no dependency on core-svc, sqlx or redis (edges are stateless
+//! translators; `tests/tests/architecture.rs` checks it). Nothing here installs a signal handler,
+//! a global tracing subscriber or a global metrics recorder unless `main.rs` calls
+//! [`telemetry::init`] or awaits [`shutdown_signal`]: libraries and tests run several apps in one
+//! process and must not fight over process-wide state.
+
+pub mod config;
+pub mod core_client;
+pub mod http;
+pub mod metrics;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use core_client::CoreClient;
+pub use http::RequestId;
+pub use metrics::Metrics;
+pub use server::serve;
+pub use shutdown::shutdown_signal;

@@ -1,0 +1,62 @@
+//! realtime-edge configuration, from environment variables (defaults documented in `.env.example`).
+
+use std::net::SocketAddr;
+
+use edge_kit::config::{CORE_GRPC_URL_VAR, ConfigError, CoreGrpcUrl, DEFAULT_CORE_GRPC_URL, Env};
+
+/// Variable naming the address the HTTP server listens on.
+pub const LISTEN_ADDR_VAR: &str = "REALTIME_LISTEN_ADDR";
+/// Loopback by default: exposing the edge is a deliberate act.
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8082";
+
+/// Everything realtime-edge needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the HTTP server listens; port 0 picks a free port.
+    pub listen_addr: SocketAddr,
+    /// core-svc's gRPC endpoint.
+    pub core_grpc_url: CoreGrpcUrl,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&Env::process())
+    }
+
+    /// Reads `env`; unset variables take their defaults, unparsable ones are an error.
+    pub fn from_vars(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            listen_addr: env.parse_or(LISTEN_ADDR_VAR, DEFAULT_LISTEN_ADDR)?,
+            core_grpc_url: env.parse_or(CORE_GRPC_URL_VAR, DEFAULT_CORE_GRPC_URL)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let config = Config::from_vars(&Env::from_pairs::<&str, &str>([])).unwrap();
+        assert_eq!(config.listen_addr, "127.0.0.1:8082".parse().unwrap());
+        assert_eq!(config.core_grpc_url.as_str(), "http://127.0.0.1:50051");
+    }
+
+    #[test]
+    fn variables_override_defaults() {
+        let env = Env::from_pairs([(LISTEN_ADDR_VAR, "0.0.0.0:9001"), (CORE_GRPC_URL_VAR, "http://core-svc:50051")]);
+        let config = Config::from_vars(&env).unwrap();
+        assert_eq!(config.listen_addr, "0.0.0.0:9001".parse().unwrap());
+        assert_eq!(config.core_grpc_url.as_str(), "http://core-svc:50051");
+    }
+
+    #[test]
+    fn unparsable_values_are_errors_naming_the_variable() {
+        for (var, value) in [(LISTEN_ADDR_VAR, "localhost:80"), (CORE_GRPC_URL_VAR, "core:50051")] {
+            let err = Config::from_vars(&Env::from_pairs([(var, value)])).unwrap_err().to_string();
+            assert!(err.contains(var) && err.contains(value), "{err}");
+        }
+    }
+}
