@@ -32,6 +32,7 @@ fn build(protoc: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
         config.protoc_executable(protoc);
     }
     tonic_prost_build::configure()
+        .codec_path("crate::codec::PlatformCodec")
         .file_descriptor_set_path(out.join("platform_v1_descriptor.bin"))
         .compile_with_config(config, PROTOS, &["."])?;
     for proto in PROTOS {

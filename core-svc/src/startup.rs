@@ -48,6 +48,8 @@ pub struct App {
 impl App {
     #[tracing::instrument(name = "build", skip_all)]
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Install the recorder before anything counts, or early samples are lost.
+        telemetry::metrics();
         let options: PgConnectOptions = config.database_url.parse().context("DATABASE_URL")?;
         let db = connect_with_retry(
             PgPoolOptions::new()

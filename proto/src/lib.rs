@@ -4,6 +4,9 @@
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, for gRPC server reflection.
 //! - [`metadata`]: gRPC metadata keys that edges and core-svc agree on.
 //! - [`etag`]: the `"<version>"` entity tag format shared by every protocol.
+//! - [`codec`]: the protobuf codec of every service (malformed requests are INVALID_ARGUMENT).
+
+pub mod codec;
 
 /// Generated code of package `platform.v1`.
 pub mod v1 {
