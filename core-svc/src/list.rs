@@ -320,6 +320,12 @@ impl Spec {
 }
 
 impl Plan {
+    /// Whether the filter has a restriction on the field `name` (not merely the word in free
+    /// text or in a value).
+    pub fn restricts(&self, name: &str) -> bool {
+        self.terms.iter().any(|t| matches!(t, Term::AnyOf(group) if group.iter().any(|r| r.field.name == name)))
+    }
+
     /// Appends ` AND <filter>` for every term.
     pub fn push_where(&self, qb: &mut QueryBuilder<Postgres>, spec: &Spec) {
         for term in &self.terms {
@@ -619,6 +625,13 @@ mod tests {
             let err = sql(bad).expect_err(bad);
             assert!(matches!(err, Error::InvalidArgument { .. }), "{bad}: {err:?}");
         }
+    }
+
+    #[test]
+    fn restricts_means_a_restriction_not_a_mention() {
+        let plan = |filter| SPEC.plan(ListParams { filter, ..Default::default() }).unwrap();
+        assert!(plan("(name = x OR status = active)").restricts("status"));
+        assert!(!plan("name = \"status\" status").restricts("status"));
     }
 
     #[test]

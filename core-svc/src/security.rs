@@ -69,6 +69,8 @@ pub struct AccessClaims {
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
+    /// Unique per token, so two tokens issued in the same second still differ.
+    pub jti: Uuid,
 }
 
 /// Signs and verifies access tokens (HS256 with `JWT_SECRET`).
@@ -103,6 +105,7 @@ impl TokenKeys {
             iss: ISSUER.to_string(),
             iat: now.timestamp(),
             exp: exp.timestamp(),
+            jti: Uuid::now_v7(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| Error::Internal(anyhow::anyhow!("jwt encode: {e}")))?;

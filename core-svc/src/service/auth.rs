@@ -72,7 +72,7 @@ impl Core {
         let mut conn = self.db.acquire().await?;
         let found = users::get_credentials(&mut conn, email.trim()).await?;
         drop(conn);
-        let Some((user, hash)) = found else {
+        let Some((mut user, hash)) = found else {
             // Same work as a real check, so response time does not reveal unknown emails.
             let _ = security::verify_password(password.to_string(), security::dummy_hash().await.to_string()).await;
             return Err(bad_credentials());
@@ -84,7 +84,8 @@ impl Core {
             return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
         }
         let mut tx = self.begin().await?;
-        users::touch_login(&mut tx, user.id).await?;
+        // The returned user shows this login, as GetMe will from now on.
+        user.last_login_at = Some(users::touch_login(&mut tx, user.id).await?);
         let session_id = domain::new_id();
         let now = Utc::now();
         tokens::create_session(&mut tx, session_id, user.id, now + REFRESH_TOKEN_TTL).await?;

@@ -296,8 +296,7 @@ impl Core {
         access::writable(&project.project)?;
         let mut out = Vec::with_capacity(parsed.len());
         for (key, value, description) in &parsed {
-            let (c, _) =
-                write_value(&mut tx, caller.user_id, Some(project_id), key, value, description, None).await?;
+            let (c, _) = write_value(&mut tx, caller.user_id, Some(project_id), key, value, description, None).await?;
             out.push(c);
         }
         let payload = serde_json::json!({ "project_id": project_id, "configs": events::payload(&out) });

@@ -3,6 +3,7 @@ use uuid::Uuid;
 use super::{
     Core,
     access::{self, Need},
+    projects::project_event,
 };
 use crate::{
     domain::{self, Caller, Member, MemberRole, RequestMeta, channel},
@@ -137,7 +138,7 @@ impl Core {
             return Ok(before);
         }
         if before.role == MemberRole::Owner {
-            self.hand_over_ownership(&mut tx, &project.project, before.user_id).await?;
+            self.hand_over_ownership(&mut tx, caller, meta, &project.project, before.user_id).await?;
         }
         let member = members::update_role(&mut tx, id, role).await?;
         events::record(&mut tx, member_event("member.updated", caller, &member, Some(&before), meta)).await?;
@@ -164,7 +165,7 @@ impl Core {
         let before = members::get(&mut tx, id).await?.ok_or(Error::not_found("member"))?;
         domain::check_version("member", expected, before.version)?;
         if before.role == MemberRole::Owner {
-            self.hand_over_ownership(&mut tx, &project.project, before.user_id).await?;
+            self.hand_over_ownership(&mut tx, caller, meta, &project.project, before.user_id).await?;
         }
         members::delete(&mut tx, id).await?;
         events::record(&mut tx, member_event("member.removed", caller, &before, None, meta)).await?;
@@ -173,10 +174,13 @@ impl Core {
     }
 
     /// Called before `leaving` stops being an owner: refuses if they are the last owner, and
-    /// moves `projects.owner_id` to the longest-standing other owner if it pointed at them.
+    /// moves `projects.owner_id` to the longest-standing other owner if it pointed at them
+    /// (a change of the project: new version, `project.updated` event).
     async fn hand_over_ownership(
         &self,
         conn: &mut sqlx::PgConnection,
+        caller: &Caller,
+        meta: &RequestMeta,
         project: &domain::Project,
         leaving: Uuid,
     ) -> Result<()> {
@@ -188,7 +192,10 @@ impl Core {
             ));
         };
         if project.owner_id == leaving {
-            projects::set_owner(conn, project.id, *next).await?;
+            let mut after = project.clone();
+            after.owner_id = *next;
+            let after = projects::update(conn, &after).await?;
+            events::record(conn, project_event("project.updated", caller, &after, Some(project), &[], meta)).await?;
         }
         Ok(())
     }

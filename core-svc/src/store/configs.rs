@@ -192,8 +192,8 @@ fn push_scope(qb: &mut QueryBuilder<Postgres>, scope: Scope) {
 pub async fn list(conn: &mut PgConnection, scope: Scope, params: ListParams<'_>) -> Result<Page<Config>> {
     let spec = if matches!(scope, Scope::Settings) { &SETTINGS_LIST } else { &LIST };
     let plan = spec.plan(params)?;
-    // Deleted entries only show up when the filter asks about `deleted`.
-    let show_deleted = params.filter.contains("deleted");
+    // Deleted entries only show up when the filter restricts `deleted`.
+    let show_deleted = plan.restricts("deleted");
     plan.fetch(conn, spec, COLUMNS, "configs c", |qb| {
         push_scope(qb, scope);
         if !show_deleted {

@@ -144,10 +144,3 @@ pub async fn get_many(conn: &mut PgConnection, user: Uuid, admin: bool, ids: &[U
     push_visible(&mut qb, admin);
     Ok(qb.build_query_as::<WithRole>().fetch_all(conn).await?)
 }
-
-/// Points `owner_id` at another owner. Not a new version: the field mirrors membership, whose
-/// own event records the change.
-pub async fn set_owner(conn: &mut PgConnection, id: Uuid, owner_id: Uuid) -> Result<()> {
-    sqlx::query("UPDATE projects SET owner_id = $2 WHERE id = $1").bind(id).bind(owner_id).execute(conn).await?;
-    Ok(())
-}

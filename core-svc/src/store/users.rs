@@ -94,9 +94,12 @@ pub async fn get_by_email(conn: &mut PgConnection, email: &str) -> Result<Option
         .await?)
 }
 
-pub async fn touch_login(conn: &mut PgConnection, id: Uuid) -> Result<()> {
-    sqlx::query("UPDATE users SET last_login_at = now() WHERE id = $1").bind(id).execute(conn).await?;
-    Ok(())
+/// Records a login and returns its time.
+pub async fn touch_login(conn: &mut PgConnection, id: Uuid) -> Result<chrono::DateTime<chrono::Utc>> {
+    Ok(sqlx::query_scalar("UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING last_login_at")
+        .bind(id)
+        .fetch_one(conn)
+        .await?)
 }
 
 /// Writes every mutable field and bumps the version.
