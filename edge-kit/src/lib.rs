@@ -16,6 +16,8 @@
 //! Module map:
 //! - [`config`]: reading environment variables with clear errors; `CORE_GRPC_URL`.
 //! - [`core_client`]: [`CoreClient`], the lazily connecting channel to core-svc and its health check.
+//! - [`forward`]: [`CallContext`] (credentials, request id, client address on every call to
+//!   core-svc) and [`CoreError`] (a failed call, decoded once for every edge's error mapping).
 //! - [`http`]: the poem plumbing: `/healthz`, `/readyz`, `/metrics`, the request-id and
 //!   HTTP-metrics middleware, and [`http::app`] that puts them around an edge's API routes.
 //! - [`metrics`]: [`Metrics`], the Prometheus registry that `/metrics` renders.
@@ -31,6 +33,7 @@
 
 pub mod config;
 pub mod core_client;
+pub mod forward;
 pub mod http;
 pub mod metrics;
 pub mod server;
@@ -38,6 +41,7 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use core_client::CoreClient;
+pub use forward::{CallContext, CoreError};
 pub use http::RequestId;
 pub use metrics::Metrics;
 pub use server::serve;
