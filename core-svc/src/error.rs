@@ -137,6 +137,11 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 Error::Unavailable("database unavailable".into())
             }
+            // Text PostgreSQL cannot store: NUL in a string (22021) or `\u0000` in JSON (22P05).
+            // Whatever field carried it, it is the client's input, not our bug.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
+                Error::invalid("request", "contains a NUL character (U+0000), which cannot be stored")
+            }
             _ => Error::Internal(e.into()),
         }
     }

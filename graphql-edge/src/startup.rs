@@ -20,9 +20,8 @@ impl App {
     /// first use and `/readyz` reports it until then.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let core = CoreClient::connect_lazy(&config.core_grpc_url);
-        // The GraphQL endpoint goes into this route in a later issue; for now only the shared
-        // plumbing.
-        let endpoint = edge_kit::http::app(Route::new(), core, Metrics::global_or_new());
+        let api = Route::new().at("/graphql", crate::http::endpoint(crate::schema::build(), core.clone()));
+        let endpoint = edge_kit::http::app(api, core, Metrics::global_or_new());
         let acceptor = edge_kit::server::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {LISTEN_ADDR_VAR}={}", config.listen_addr))?;

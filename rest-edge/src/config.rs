@@ -9,6 +9,42 @@ pub const LISTEN_ADDR_VAR: &str = "REST_LISTEN_ADDR";
 /// Loopback by default: exposing the edge is a deliberate act.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
 
+/// Variable listing the browser origins allowed by CORS (comma-separated), or `*` for any.
+pub const CORS_ALLOWED_ORIGINS_VAR: &str = "CORS_ALLOWED_ORIGINS";
+/// Any origin: the API takes bearer tokens, never cookies, so a foreign page gains nothing a
+/// script without the token could not already do. Production deployments list their admin
+/// panel's origin instead.
+pub const DEFAULT_CORS_ALLOWED_ORIGINS: &str = "*";
+
+/// Which origins CORS lets in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+impl std::str::FromStr for CorsOrigins {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let items: Vec<String> =
+            s.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect();
+        if items.iter().any(|o| o == "*") {
+            return Ok(Self::Any);
+        }
+        if items.is_empty() {
+            return Err("expected * or a comma-separated list of origins".into());
+        }
+        for o in &items {
+            let ok = (o.starts_with("http://") || o.starts_with("https://")) && o.parse::<poem::http::Uri>().is_ok();
+            if !ok {
+                return Err(format!("{o:?} is not an origin like https://admin.example.com"));
+            }
+        }
+        Ok(Self::List(items))
+    }
+}
+
 /// Everything rest-edge needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -16,6 +52,8 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// core-svc's gRPC endpoint.
     pub core_grpc_url: CoreGrpcUrl,
+    /// Browser origins allowed to call the API.
+    pub cors_allowed_origins: CorsOrigins,
 }
 
 impl Config {
@@ -29,6 +67,7 @@ impl Config {
         Ok(Self {
             listen_addr: env.parse_or(LISTEN_ADDR_VAR, DEFAULT_LISTEN_ADDR)?,
             core_grpc_url: env.parse_or(CORE_GRPC_URL_VAR, DEFAULT_CORE_GRPC_URL)?,
+            cors_allowed_origins: env.parse_or(CORS_ALLOWED_ORIGINS_VAR, DEFAULT_CORS_ALLOWED_ORIGINS)?,
         })
     }
 }
@@ -42,6 +81,19 @@ mod tests {
         let config = Config::from_vars(&Env::from_pairs::<&str, &str>([])).unwrap();
         assert_eq!(config.listen_addr, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.core_grpc_url.as_str(), "http://127.0.0.1:50051");
+        assert_eq!(config.cors_allowed_origins, CorsOrigins::Any);
+    }
+
+    #[test]
+    fn cors_origins_parse() {
+        let env = Env::from_pairs([(CORS_ALLOWED_ORIGINS_VAR, "https://a.example, http://localhost:5173/")]);
+        assert_eq!(
+            Config::from_vars(&env).unwrap().cors_allowed_origins,
+            CorsOrigins::List(vec!["https://a.example".into(), "http://localhost:5173".into()])
+        );
+        for bad in ["", "ftp://x", "not an origin"] {
+            assert!(Config::from_vars(&Env::from_pairs([(CORS_ALLOWED_ORIGINS_VAR, bad)])).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

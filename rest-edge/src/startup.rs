@@ -4,9 +4,16 @@ use std::{future::Future, net::SocketAddr};
 
 use anyhow::Context;
 use edge_kit::{CoreClient, Metrics};
-use poem::{Route, endpoint::BoxEndpoint, listener::TcpAcceptor};
+use poem::{EndpointExt, Route, endpoint::BoxEndpoint, http::Method, listener::TcpAcceptor, middleware::Cors};
 
-use crate::config::{Config, LISTEN_ADDR_VAR};
+use crate::{
+    api,
+    config::{Config, CorsOrigins, LISTEN_ADDR_VAR},
+    problem::Problems,
+};
+
+/// Where the API lives.
+pub const BASE_PATH: &str = "/api/v1";
 
 /// rest-edge, bound and ready to serve.
 pub struct App {
@@ -15,13 +22,42 @@ pub struct App {
     endpoint: BoxEndpoint<'static>,
 }
 
+/// CORS per SPEC §4: what React Admin sends and what it must be able to read.
+fn cors(origins: &CorsOrigins) -> Cors {
+    let cors = Cors::new()
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allow_headers(["authorization", "content-type", "range", "if-match", "if-none-match", "x-request-id"])
+        .expose_headers(["content-range", "x-total-count", "etag", "x-request-id", "retry-after"])
+        .max_age(600);
+    match origins {
+        CorsOrigins::Any => cors,
+        CorsOrigins::List(list) => cors.allow_origins(list.iter().map(String::as_str)),
+    }
+}
+
+/// The `/api/v1` routes: the operations, the OpenAPI document (JSON and YAML) and Swagger UI.
+pub fn api_routes(core: CoreClient, origins: &CorsOrigins) -> Route {
+    let service = api::service(core);
+    let problems = Problems::new(BASE_PATH, &service.spec());
+    let api = Route::new()
+        .at("/openapi.json", service.spec_endpoint())
+        .at("/openapi.yaml", service.spec_endpoint_yaml())
+        .nest("/docs", service.swagger_ui())
+        .nest("/", service)
+        // CORS inside: its headers land on every answer, problems included, and its own
+        // refusals (origin not allowed) become problems too.
+        .with(cors(origins))
+        .with(problems);
+    Route::new().nest(BASE_PATH, api)
+}
+
 impl App {
     /// Binds the listener and wires the app. core-svc need not be up: the channel connects on
     /// first use and `/readyz` reports it until then.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let core = CoreClient::connect_lazy(&config.core_grpc_url);
-        // The REST API goes into this route in a later issue; for now only the shared plumbing.
-        let endpoint = edge_kit::http::app(Route::new(), core, Metrics::global_or_new());
+        let routes = api_routes(core.clone(), &config.cors_allowed_origins);
+        let endpoint = edge_kit::http::app(routes, core, Metrics::global_or_new());
         let acceptor = edge_kit::server::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {LISTEN_ADDR_VAR}={}", config.listen_addr))?;

@@ -163,3 +163,37 @@ async fn readiness_reports_redis_outage_as_degraded_and_logins_still_work() {
     assert_eq!(body["checks"]["postgres"], "ok");
     core.stop().await;
 }
+
+#[tokio::test]
+async fn nul_characters_are_invalid_input_not_server_errors() {
+    let core = spawn_core().await;
+    let admin = core.admin_token().await;
+    let r = core
+        .projects()
+        .create_project(authed(
+            pb::CreateProjectRequest { slug: "nul-test".into(), name: "a\0b".into(), description: String::new() },
+            &admin,
+        ))
+        .await;
+    tests::expect_code(r, Code::InvalidArgument, Some("INVALID_ARGUMENT"));
+    let p = core.project(&admin, "nul").await;
+    let r = core
+        .configs()
+        .set_config(authed(
+            pb::SetConfigRequest {
+                project_id: p.id.clone(),
+                key: "k".into(),
+                value: Some(tests::value(serde_json::json!({"s": "x\u{0}y"}))),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await;
+    tests::expect_code(r, Code::InvalidArgument, Some("INVALID_ARGUMENT"));
+    let r = core.login("who\0@platform.test", "password-123456").await;
+    assert_ne!(r.unwrap_err().code(), Code::Internal);
+    // Nothing was written by the refused calls.
+    let events = core.wait_events(&admin, &format!("channel = \"project:{}\"", p.id), 1).await;
+    assert_eq!(events.len(), 1);
+    core.stop().await;
+}

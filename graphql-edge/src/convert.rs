@@ -1,0 +1,175 @@
+//! Translating values between GraphQL and platform.v1: timestamps, JSON ↔ `google.protobuf.Value`,
+//! AIP filter literals, and the pagination arguments (`first`, `after`) ↔ `page_size`/`skip`.
+
+use chrono::{DateTime, Utc};
+use prost_types::{ListValue, Struct, Timestamp, Value as PbValue, value::Kind};
+use serde_json::{Map, Number, Value as Json};
+
+use crate::error::bad_input;
+
+/// Default page size when `first` is omitted.
+pub const DEFAULT_FIRST: i32 = 20;
+/// Largest `first` accepted: larger is `BAD_USER_INPUT` (not clamped), so a client never
+/// mistakes a short page for the end.
+pub const MAX_FIRST: i32 = 100;
+
+pub fn time(ts: Option<Timestamp>) -> Option<DateTime<Utc>> {
+    let ts = ts?;
+    DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0))
+}
+
+pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
+    Timestamp { seconds: t.timestamp(), nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0) }
+}
+
+pub fn to_json(v: Option<PbValue>) -> Json {
+    match v.and_then(|v| v.kind) {
+        None | Some(Kind::NullValue(_)) => Json::Null,
+        Some(Kind::BoolValue(b)) => Json::Bool(b),
+        Some(Kind::NumberValue(n)) => number(n),
+        Some(Kind::StringValue(s)) => Json::String(s),
+        Some(Kind::ListValue(l)) => Json::Array(l.values.into_iter().map(|v| to_json(Some(v))).collect()),
+        Some(Kind::StructValue(s)) => struct_to_json(s),
+    }
+}
+
+/// Integral numbers stay integers (`3`, not `3.0`), as clients wrote them.
+fn number(n: f64) -> Json {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if n.fract() == 0.0 && n.abs() < EXACT {
+        #[allow(clippy::cast_possible_truncation)]
+        return Json::Number(Number::from(n as i64));
+    }
+    Number::from_f64(n).map_or(Json::Null, Json::Number)
+}
+
+pub fn struct_to_json(s: Struct) -> Json {
+    Json::Object(s.fields.into_iter().map(|(k, v)| (k, to_json(Some(v)))).collect::<Map<_, _>>())
+}
+
+pub fn from_json(j: Json) -> PbValue {
+    let kind = match j {
+        Json::Null => Kind::NullValue(0),
+        Json::Bool(b) => Kind::BoolValue(b),
+        Json::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
+        Json::String(s) => Kind::StringValue(s),
+        Json::Array(a) => Kind::ListValue(ListValue { values: a.into_iter().map(from_json).collect() }),
+        Json::Object(o) => {
+            Kind::StructValue(Struct { fields: o.into_iter().map(|(k, v)| (k, from_json(v))).collect() })
+        }
+    };
+    PbValue { kind: Some(kind) }
+}
+
+/// A string literal of core's filter language: quoted, with `\` and `"` escaped, so client text
+/// never changes the filter's structure.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Builds `a AND b AND …` from restrictions.
+#[derive(Debug, Default)]
+pub struct Filter(Vec<String>);
+
+impl Filter {
+    /// `field = "value"` when the value is present.
+    pub fn eq(mut self, field: &str, value: Option<&str>) -> Self {
+        if let Some(v) = value {
+            self.0.push(format!("{field} = {}", quote(v)));
+        }
+        self
+    }
+
+    /// Free text over the resource's text fields.
+    pub fn text(mut self, text: Option<&str>) -> Self {
+        if let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) {
+            self.0.push(quote(t));
+        }
+        self
+    }
+
+    pub fn raw(mut self, term: String) -> Self {
+        self.0.push(term);
+        self
+    }
+
+    pub fn build(self) -> String {
+        self.0.join(" AND ")
+    }
+}
+
+/// `first`/`after` as core's `page_size`/`skip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub size: i32,
+    pub offset: i32,
+}
+
+impl Page {
+    pub fn new(first: Option<i32>, after: Option<&str>) -> async_graphql::Result<Self> {
+        let size = first.unwrap_or(DEFAULT_FIRST);
+        if !(0..=MAX_FIRST).contains(&size) {
+            return Err(bad_input("first", format!("must be between 0 and {MAX_FIRST}")));
+        }
+        let offset = match after {
+            None => 0,
+            Some(c) => decode_cursor(c).ok_or_else(|| bad_input("after", "is not a cursor of this list"))? + 1,
+        };
+        Ok(Self { size, offset })
+    }
+}
+
+/// Cursors are positions in the list (with the filter and order the client asked for), opaque
+/// to clients.
+pub fn encode_cursor(offset: i32) -> String {
+    hex::encode(format!("o:{offset}"))
+}
+
+pub fn decode_cursor(cursor: &str) -> Option<i32> {
+    let raw = String::from_utf8(hex::decode(cursor).ok()?).ok()?;
+    raw.strip_prefix("o:")?.parse().ok().filter(|o: &i32| *o >= 0 && *o < i32::MAX)
+}
+
+/// Complexity of a list field: its page size times what each item costs. The page size is
+/// capped here as in [`Page::new`], which reports an oversized `first` with a clear message.
+pub fn list_complexity(first: Option<i32>, child: usize) -> usize {
+    let n = usize::try_from(first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST)).unwrap_or(1);
+    n.saturating_mul(child.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_escapes_quotes_and_backslashes() {
+        assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
+        let f = Filter::default().eq("slug", Some("x\" OR id = \"y")).text(Some(" hi ")).build();
+        assert_eq!(f, r#"slug = "x\" OR id = \"y" AND "hi""#);
+    }
+
+    #[test]
+    fn json_round_trips_and_keeps_integers() {
+        let j = serde_json::json!({"a": [1, 2.5, "x", null, true], "b": {"c": -3}});
+        assert_eq!(to_json(Some(from_json(j.clone()))), j);
+    }
+
+    #[test]
+    fn cursors_and_pages() {
+        assert_eq!(decode_cursor(&encode_cursor(41)), Some(41));
+        assert_eq!(decode_cursor("zz"), None);
+        assert_eq!(Page::new(None, Some(&encode_cursor(9))).unwrap(), Page { size: DEFAULT_FIRST, offset: 10 });
+        assert!(Page::new(Some(101), None).is_err());
+        assert!(Page::new(Some(-1), None).is_err());
+        assert!(Page::new(Some(5), Some("nope")).is_err());
+    }
+}

@@ -1,0 +1,41 @@
+//! The GraphQL schema. It knows nothing of HTTP: the handler (`crate::http`) puts a
+//! [`crate::context::Core`] and the request's DataLoaders into each request's data.
+
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use async_graphql::{
+    EmptySubscription, Schema,
+    extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage},
+};
+
+pub use self::{mutation::Mutation, query::Query};
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Deeper selections are refused before anything runs (the deepest useful query,
+/// `projects → edges → node → members → edges → node → user → field`, is 8).
+pub const MAX_DEPTH: usize = 12;
+/// Each field costs 1, a list field its page size times its selection.
+/// `projects(first: 50)` with owners and 20 members each costs about 5 000.
+pub const MAX_COMPLEXITY: usize = 10_000;
+/// Limits the recursion of the parser on hostile documents.
+pub const MAX_RECURSIVE_DEPTH: usize = 32;
+/// Automatic persisted queries kept per edge process.
+pub const PERSISTED_QUERIES: usize = 1024;
+
+/// Builds the schema with its limits and extensions.
+pub fn build() -> AppSchema {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(PERSISTED_QUERIES)))
+        .finish()
+}
+
+/// The schema in SDL, as committed in `graphql-edge/schema.graphql`.
+pub fn sdl() -> String {
+    build().sdl()
+}

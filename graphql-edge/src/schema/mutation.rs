@@ -1,0 +1,350 @@
+//! `Mutation`: each one core-svc call. `expectedVersion` becomes core's etag: a mismatch is
+//! `CONFLICT` with reason `VERSION_MISMATCH`, and nothing is written.
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result};
+use chrono::{DateTime, Utc};
+use proto::v1 as pb;
+use serde_json::Value as JsonValue;
+
+use super::types::{
+    ApiToken, AuthPayload, ConfigEntry, ConfigEntryInput, CreatedApiToken, Member, MemberRole, Project, Setting,
+};
+use crate::{
+    context::core,
+    convert::{self, from_json},
+    error::{self, bad_input},
+};
+
+pub struct Mutation;
+
+#[derive(InputObject)]
+pub struct CreateProjectInput {
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// Fields left out stay as they are.
+#[derive(InputObject)]
+pub struct UpdateProjectInput {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Hands the project over to another member, who becomes an owner.
+    pub owner_id: Option<ID>,
+}
+
+fn etag(expected_version: Option<i64>) -> String {
+    expected_version.map(proto::etag::format).unwrap_or_default()
+}
+
+fn missing(what: &str) -> async_graphql::Error {
+    error::core(tonic::Status::internal(format!("core-svc answered without {what}")))
+}
+
+#[Object]
+impl Mutation {
+    /// Exchanges email and password for tokens. Rate-limited per email and client address.
+    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> Result<AuthPayload> {
+        let core = core(ctx);
+        let r = core.auth().login(core.req(pb::LoginRequest { email, password })).await.map_err(error::core)?;
+        let r = r.into_inner();
+        Ok(AuthPayload::new(r.tokens, r.user))
+    }
+
+    /// Rotates a refresh token: the old one stops working.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+        let core = core(ctx);
+        let r = core
+            .auth()
+            .refresh_token(core.req(pb::RefreshTokenRequest { refresh_token }))
+            .await
+            .map_err(error::core)?
+            .into_inner();
+        Ok(AuthPayload::new(r.tokens, r.user))
+    }
+
+    /// Revokes the session of `refreshToken`, or of the caller's access token when omitted.
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: Option<String>) -> Result<bool> {
+        let core = core(ctx);
+        core.auth()
+            .logout(core.req(pb::LogoutRequest { refresh_token: refresh_token.unwrap_or_default() }))
+            .await
+            .map_err(error::core)?;
+        Ok(true)
+    }
+
+    /// Creates a project; the caller becomes its owner.
+    async fn create_project(&self, ctx: &Context<'_>, input: CreateProjectInput) -> Result<Project> {
+        let core = core(ctx);
+        let r = core
+            .projects()
+            .create_project(core.req(pb::CreateProjectRequest {
+                slug: input.slug,
+                name: input.name,
+                description: input.description.unwrap_or_default(),
+            }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().project.map(Project).ok_or_else(|| missing("a project"))
+    }
+
+    async fn update_project(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateProjectInput,
+        expected_version: Option<i64>,
+    ) -> Result<Project> {
+        let mut paths = Vec::new();
+        let mut project = pb::Project { id: id.0, ..Default::default() };
+        if let Some(v) = input.slug {
+            paths.push("slug".to_string());
+            project.slug = v;
+        }
+        if let Some(v) = input.name {
+            paths.push("name".to_string());
+            project.name = v;
+        }
+        if let Some(v) = input.description {
+            paths.push("description".to_string());
+            project.description = v;
+        }
+        if let Some(v) = input.owner_id {
+            paths.push("owner_id".to_string());
+            project.owner_id = v.0;
+        }
+        if paths.is_empty() {
+            return Err(bad_input("input", "set at least one field"));
+        }
+        let core = core(ctx);
+        let r = core
+            .projects()
+            .update_project(core.req(pb::UpdateProjectRequest {
+                project: Some(project),
+                update_mask: Some(prost_types::FieldMask { paths }),
+                etag: etag(expected_version),
+            }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().project.map(Project).ok_or_else(|| missing("a project"))
+    }
+
+    /// Makes a project read-only (owners).
+    async fn archive_project(&self, ctx: &Context<'_>, id: ID, expected_version: Option<i64>) -> Result<Project> {
+        let core = core(ctx);
+        let r = core
+            .projects()
+            .archive_project(core.req(pb::ArchiveProjectRequest { id: id.0, etag: etag(expected_version) }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().project.map(Project).ok_or_else(|| missing("a project"))
+    }
+
+    async fn unarchive_project(&self, ctx: &Context<'_>, id: ID, expected_version: Option<i64>) -> Result<Project> {
+        let core = core(ctx);
+        let r = core
+            .projects()
+            .unarchive_project(core.req(pb::UnarchiveProjectRequest { id: id.0, etag: etag(expected_version) }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().project.map(Project).ok_or_else(|| missing("a project"))
+    }
+
+    /// Deletes a project with its members and configs; returns it as it was.
+    async fn delete_project(&self, ctx: &Context<'_>, id: ID, expected_version: Option<i64>) -> Result<Project> {
+        let core = core(ctx);
+        let r = core
+            .projects()
+            .delete_project(core.req(pb::DeleteProjectRequest { id: id.0, etag: etag(expected_version) }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().project.map(Project).ok_or_else(|| missing("a project"))
+    }
+
+    /// Adds a user, by `userId` or `email`, to a project (owners).
+    async fn add_member(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        user_id: Option<ID>,
+        email: Option<String>,
+        role: MemberRole,
+    ) -> Result<Member> {
+        let core = core(ctx);
+        let r = core
+            .members()
+            .add_member(core.req(pb::AddMemberRequest {
+                project_id: project_id.0,
+                user_id: user_id.map(|u| u.0).unwrap_or_default(),
+                email: email.unwrap_or_default(),
+                role: role.to_pb() as i32,
+            }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().member.map(Member).ok_or_else(|| missing("a member"))
+    }
+
+    async fn update_member(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        role: MemberRole,
+        expected_version: Option<i64>,
+    ) -> Result<Member> {
+        let core = core(ctx);
+        let r = core
+            .members()
+            .update_member(core.req(pb::UpdateMemberRequest {
+                id: id.0,
+                role: role.to_pb() as i32,
+                etag: etag(expected_version),
+            }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().member.map(Member).ok_or_else(|| missing("a member"))
+    }
+
+    /// Removes a member (owners; members may also leave); returns the membership as it was.
+    async fn remove_member(&self, ctx: &Context<'_>, id: ID, expected_version: Option<i64>) -> Result<Member> {
+        let core = core(ctx);
+        let r = core
+            .members()
+            .remove_member(core.req(pb::RemoveMemberRequest { id: id.0, etag: etag(expected_version) }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().member.map(Member).ok_or_else(|| missing("a member"))
+    }
+
+    /// Creates or replaces a key's value (any JSON; null or omitted stores JSON null).
+    /// `expectedVersion: 0` means "must not exist yet".
+    async fn set_config(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        key: String,
+        value: Option<Json<JsonValue>>,
+        description: Option<String>,
+        expected_version: Option<i64>,
+    ) -> Result<ConfigEntry> {
+        let core = core(ctx);
+        let r = core
+            .configs()
+            .set_config(core.req(pb::SetConfigRequest {
+                project_id: project_id.0,
+                key,
+                value: Some(from_json(value.map_or(JsonValue::Null, |v| v.0))),
+                description: description.unwrap_or_default(),
+                etag: etag(expected_version),
+            }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().config.map(ConfigEntry).ok_or_else(|| missing("a config"))
+    }
+
+    /// Deletes a key; its history is kept.
+    async fn delete_config(&self, ctx: &Context<'_>, id: ID, expected_version: Option<i64>) -> Result<ConfigEntry> {
+        let core = core(ctx);
+        let r = core
+            .configs()
+            .delete_config(core.req(pb::DeleteConfigRequest { id: id.0, etag: etag(expected_version) }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().config.map(ConfigEntry).ok_or_else(|| missing("a config"))
+    }
+
+    /// Writes a new revision with the value of `version`.
+    async fn rollback_config(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i64,
+        expected_version: Option<i64>,
+    ) -> Result<ConfigEntry> {
+        let core = core(ctx);
+        let r = core
+            .configs()
+            .rollback_config(core.req(pb::RollbackConfigRequest { id: id.0, version, etag: etag(expected_version) }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().config.map(ConfigEntry).ok_or_else(|| missing("a config"))
+    }
+
+    /// Sets many keys in one transaction: all or nothing.
+    async fn import_configs(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        entries: Vec<ConfigEntryInput>,
+    ) -> Result<Vec<ConfigEntry>> {
+        let core = core(ctx);
+        let entries = entries
+            .into_iter()
+            .map(|e| pb::import_configs_request::Entry {
+                key: e.key,
+                value: Some(from_json(e.value.map_or(JsonValue::Null, |v| v.0))),
+                description: e.description.unwrap_or_default(),
+            })
+            .collect();
+        let r = core
+            .configs()
+            .import_configs(core.req(pb::ImportConfigsRequest { project_id: project_id.0, entries }))
+            .await
+            .map_err(error::core)?;
+        Ok(r.into_inner().configs.into_iter().map(ConfigEntry).collect())
+    }
+
+    /// Sets a system setting (admins).
+    async fn set_setting(
+        &self,
+        ctx: &Context<'_>,
+        key: String,
+        value: Option<Json<JsonValue>>,
+        description: Option<String>,
+        expected_version: Option<i64>,
+    ) -> Result<Setting> {
+        let core = core(ctx);
+        let r = core
+            .settings()
+            .set_setting(core.req(pb::SetSettingRequest {
+                key,
+                value: Some(from_json(value.map_or(JsonValue::Null, |v| v.0))),
+                description: description.unwrap_or_default(),
+                etag: etag(expected_version),
+            }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().setting.map(Setting).ok_or_else(|| missing("a setting"))
+    }
+
+    /// Creates an API token acting as the caller. The secret is in the answer, and only there.
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<CreatedApiToken> {
+        let core = core(ctx);
+        let r = core
+            .auth()
+            .create_api_token(
+                core.req(pb::CreateApiTokenRequest { name, expire_time: expires_at.map(convert::timestamp) }),
+            )
+            .await
+            .map_err(error::core)?
+            .into_inner();
+        let api_token = r.api_token.map(ApiToken).ok_or_else(|| missing("an api token"))?;
+        Ok(CreatedApiToken { token: r.token, api_token })
+    }
+
+    /// Revokes an API token; it stops working at once.
+    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<ApiToken> {
+        let core = core(ctx);
+        let r = core
+            .auth()
+            .revoke_api_token(core.req(pb::RevokeApiTokenRequest { id: id.0 }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().api_token.map(ApiToken).ok_or_else(|| missing("an api token"))
+    }
+}

@@ -1,0 +1,263 @@
+//! The REST API under `/api/v1`, one module per resource. Each operation builds one (rarely two)
+//! core-svc calls from the request and maps the answer back; core-svc decides everything.
+//!
+//! Shared here: [`Ctx`] (what every call forwards), the response shapes every resource uses
+//! (list with `Content-Range`, one record with `ETag`, created), the bearer security scheme, and
+//! conversions between proto and REST values (timestamps, enums, JSON).
+
+pub mod auth;
+pub mod configs;
+pub mod events;
+pub mod members;
+pub mod projects;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use edge_kit::{CallContext, CoreClient, RequestId};
+use poem::Request;
+use poem_openapi::{
+    ApiResponse, OpenApiService, SecurityScheme, Tags,
+    payload::Json,
+    types::{ParseFromJSON, ToJSON},
+};
+use prost_types::value::Kind;
+use serde_json::Value;
+
+use crate::{
+    list::{ListPlan, ListSpec},
+    problem::ApiError,
+};
+
+/// Operation groups in the OpenAPI document.
+#[derive(Tags)]
+pub enum Tag {
+    /// Sign-in, token rotation, the current user.
+    Auth,
+    /// Platform users (admins manage them).
+    Users,
+    /// Projects and their lifecycle.
+    Projects,
+    /// Project membership.
+    Members,
+    /// Versioned project configuration entries.
+    Configs,
+    /// The history of config entries.
+    ConfigRevisions,
+    /// System-wide settings.
+    Settings,
+    /// The audit log.
+    Events,
+    /// Long-lived API tokens for tooling.
+    ApiTokens,
+}
+
+/// `Authorization: Bearer <access token or API token>` (from `POST /auth/login` or
+/// `POST /api-tokens`).
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT or psm_ API token")]
+pub struct BearerAuth(pub poem_openapi::auth::Bearer);
+
+/// What every call to core-svc carries.
+pub struct Ctx {
+    call: CallContext,
+}
+
+impl Ctx {
+    /// The caller's context: bearer token (when the operation has one), request id, and the
+    /// socket's peer address (for core-svc's per-address rate limits; not a header, which any
+    /// client could forge).
+    pub fn new(req: &Request, bearer: Option<&BearerAuth>) -> Self {
+        let request_id = req.data::<RequestId>().cloned().unwrap_or_else(RequestId::generate);
+        let client_addr = req.remote_addr().as_socket_addr().map(|a| a.ip().to_string());
+        // Operations without the security scheme (logout) still forward a credential if sent.
+        let bearer = bearer.map(|b| b.0.token.clone()).or_else(|| {
+            CallContext::bearer_from_header(req.headers().get("authorization").and_then(|v| v.to_str().ok()))
+        });
+        Self { call: CallContext { bearer, request_id, client_addr } }
+    }
+
+    pub fn id(&self) -> &RequestId {
+        &self.call.request_id
+    }
+
+    /// Wraps a message with the caller's metadata.
+    pub fn req<T>(&self, message: T) -> tonic::Request<T> {
+        self.call.request(message)
+    }
+
+    /// Maps a failed core-svc call.
+    pub fn fail(&self, status: tonic::Status) -> ApiError {
+        ApiError::from_core(status.into(), self.id())
+    }
+
+    /// core-svc answered without the message it promises: a bug, not client input.
+    pub fn missing(&self, what: &str) -> ApiError {
+        ApiError::from_core(
+            edge_kit::CoreError::from(tonic::Status::internal(format!("core-svc response without {what}"))),
+            self.id(),
+        )
+    }
+
+    /// The list plan of this request.
+    pub fn plan(&self, req: &Request, spec: &ListSpec) -> Result<ListPlan, ApiError> {
+        crate::list::plan(req, spec, self.id())
+    }
+}
+
+/// The shared state of every resource API.
+#[derive(Clone)]
+pub struct Core(pub CoreClient);
+
+/// A page of records, as ra-data-simple-rest and json-server clients expect it.
+#[derive(ApiResponse)]
+pub enum ListResponse<T: ToJSON + ParseFromJSON + Send + Sync> {
+    /// The records of the requested range.
+    #[oai(status = 200)]
+    Ok(
+        Json<Vec<T>>,
+        /// `<resource> <first>-<last>/<total>` (`<resource> */<total>` when empty).
+        #[oai(header = "Content-Range")]
+        String,
+        /// Total number of records matching the filter.
+        #[oai(header = "X-Total-Count")]
+        i64,
+    ),
+}
+
+impl<T: ToJSON + ParseFromJSON + Send + Sync> ListResponse<T> {
+    pub fn new(spec: &ListSpec, plan: &ListPlan, items: Vec<T>, total: i32) -> Self {
+        let total = i64::from(total).max(items.len() as i64);
+        let range = plan.content_range(spec, items.len(), total);
+        Self::Ok(Json(items), range, total)
+    }
+}
+
+/// One record.
+#[derive(ApiResponse)]
+pub enum OneResponse<T: ToJSON + ParseFromJSON + Send + Sync> {
+    /// The record; `ETag` is its `etag` (versioned resources only).
+    #[oai(status = 200)]
+    Ok(Json<T>, #[oai(header = "ETag")] Option<String>),
+}
+
+impl<T: ToJSON + ParseFromJSON + Send + Sync> OneResponse<T> {
+    pub fn new(record: T, etag: Option<String>) -> Self {
+        Self::Ok(Json(record), etag.filter(|e| !e.is_empty()))
+    }
+}
+
+/// A record that was just created.
+#[derive(ApiResponse)]
+pub enum CreatedResponse<T: ToJSON + ParseFromJSON + Send + Sync> {
+    /// The new record.
+    #[oai(status = 201)]
+    Created(Json<T>, #[oai(header = "ETag")] Option<String>),
+}
+
+impl<T: ToJSON + ParseFromJSON + Send + Sync> CreatedResponse<T> {
+    pub fn new(record: T, etag: Option<String>) -> Self {
+        Self::Created(Json(record), etag.filter(|e| !e.is_empty()))
+    }
+}
+
+/// The expected etag of a write: `If-Match` when sent, else the body's `version`, else none
+/// (unconditional). `If-Match: *` means "any version".
+pub fn expected_etag(ctx: &Ctx, if_match: Option<&str>, version: Option<i64>) -> Result<String, ApiError> {
+    if let Some(h) = if_match.map(str::trim).filter(|h| !h.is_empty()) {
+        if h == "*" {
+            return Ok(String::new());
+        }
+        let v = proto::etag::parse(h)
+            .ok_or_else(|| ApiError::bad_input("If-Match", "must be an entity tag like \"3\"", ctx.id()))?;
+        return Ok(proto::etag::format(v));
+    }
+    match version {
+        Some(v) if v < 0 => Err(ApiError::invalid("version", "must not be negative", ctx.id())),
+        Some(v) => Ok(proto::etag::format(v)),
+        None => Ok(String::new()),
+    }
+}
+
+/// RFC 3339 UTC, or None when unset.
+pub fn time(t: Option<&prost_types::Timestamp>) -> Option<String> {
+    let t = t?;
+    let nanos = u32::try_from(t.nanos).unwrap_or(0);
+    DateTime::<Utc>::from_timestamp(t.seconds, nanos).map(|d| d.to_rfc3339_opts(SecondsFormat::Micros, true))
+}
+
+/// Parses an optional RFC 3339 timestamp from a request body.
+pub fn parse_time(ctx: &Ctx, field: &str, value: Option<&str>) -> Result<Option<prost_types::Timestamp>, ApiError> {
+    let Some(v) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
+    let d = DateTime::parse_from_rfc3339(v)
+        .map_err(|_| ApiError::bad_input(field, "must be an RFC 3339 timestamp", ctx.id()))?
+        .with_timezone(&Utc);
+    Ok(Some(prost_types::Timestamp { seconds: d.timestamp(), nanos: d.timestamp_subsec_nanos() as i32 }))
+}
+
+/// protobuf `Value` → JSON. Integral numbers come back as integers, so `5` stays `5`.
+pub fn to_json(v: Option<&prost_types::Value>) -> Value {
+    match v.and_then(|v| v.kind.as_ref()) {
+        None | Some(Kind::NullValue(_)) => Value::Null,
+        Some(Kind::BoolValue(b)) => Value::Bool(*b),
+        Some(Kind::NumberValue(n)) => {
+            if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
+                Value::from(*n as i64)
+            } else {
+                serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number)
+            }
+        }
+        Some(Kind::StringValue(s)) => Value::String(s.clone()),
+        Some(Kind::ListValue(l)) => Value::Array(l.values.iter().map(|v| to_json(Some(v))).collect()),
+        Some(Kind::StructValue(s)) => struct_to_json(s),
+    }
+}
+
+pub fn struct_to_json(s: &prost_types::Struct) -> Value {
+    Value::Object(s.fields.iter().map(|(k, v)| (k.clone(), to_json(Some(v)))).collect())
+}
+
+/// JSON → protobuf `Value`.
+pub fn to_proto(v: &Value) -> prost_types::Value {
+    let kind = match v {
+        Value::Null => Kind::NullValue(0),
+        Value::Bool(b) => Kind::BoolValue(*b),
+        Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => Kind::StringValue(s.clone()),
+        Value::Array(a) => Kind::ListValue(prost_types::ListValue { values: a.iter().map(to_proto).collect() }),
+        Value::Object(o) => {
+            Kind::StructValue(prost_types::Struct { fields: o.iter().map(|(k, v)| (k.clone(), to_proto(v))).collect() })
+        }
+    };
+    prost_types::Value { kind: Some(kind) }
+}
+
+/// The whole API: every resource, as one OpenAPI service rooted at `/api/v1`.
+pub fn service(core: CoreClient) -> OpenApiService<impl poem_openapi::OpenApi, ()> {
+    let c = Core(core);
+    OpenApiService::new(
+        (
+            auth::AuthApi(c.clone()),
+            users::UsersApi(c.clone()),
+            projects::ProjectsApi(c.clone()),
+            members::MembersApi(c.clone()),
+            configs::ConfigsApi(c.clone()),
+            configs::RevisionsApi(c.clone()),
+            settings::SettingsApi(c.clone()),
+            events::EventsApi(c.clone()),
+            tokens::TokensApi(c),
+        ),
+        "Platform SM REST API",
+        "1.0.0",
+    )
+    .description(
+        "REST edge of Platform SM for React Admin (ra-data-simple-rest and json-server dialects). Lists take \
+         `filter` (JSON object; `q` is free text, other keys are the resource's documented fields, lists are OR-ed), \
+         `range` ([start, end], inclusive) and `sort` ([field, \"ASC\"|\"DESC\"]), or json-server's `_start`, \
+         `_end`, `_sort`, `_order` and plain field parameters, and answer with `Content-Range` and \
+         `X-Total-Count`. Updates are optimistic: the body's `version` (or `If-Match`) is the expected version; \
+         a mismatch is 409. Errors are `application/problem+json` (RFC 9457).",
+    )
+    .server(crate::startup::BASE_PATH)
+}
