@@ -493,25 +493,6 @@ async fn openapi_json_yaml_and_docs_are_served() {
 }
 
 #[tokio::test]
-async fn get_list_latency() {
-    let rest = spawn_rest().await;
-    let admin = rest.core.admin_token().await;
-    for i in 0..20 {
-        rest.call(Method::POST, "/projects", Some(&admin), Some(json!({"slug": format!("p-{i:02}"), "name": "p"})))
-            .await;
-    }
-    let q = format!("/projects?{}", ra_list(json!({}), Some((0, 9)), Some(("name", "ASC"))));
-    let mut times = Vec::new();
-    for _ in 0..100 {
-        let t = Instant::now();
-        assert_eq!(rest.get(&q, &admin).await.status, 200);
-        times.push(t.elapsed());
-    }
-    times.sort();
-    eprintln!("rest getList p50 = {:?}, p95 = {:?}", times[50], times[95]);
-}
-
-#[tokio::test]
 async fn auth_users_settings_api_tokens_and_events() {
     let rest = spawn_rest().await;
 
