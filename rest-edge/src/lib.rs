@@ -24,3 +24,4 @@ pub mod config;
 pub mod list;
 pub mod problem;
 pub mod startup;
+pub mod types;

@@ -417,10 +417,8 @@ async fn bad_input_is_problem_json_and_writes_nothing() {
         assert!(matches!(a.status.as_u16(), 400 | 422), "{path}: {} {}", a.status, a.body);
         a.problem(a.status.as_u16());
     }
-    // bad ids
-    let a = rest.get("/projects/not-a-uuid", &admin).await;
-    assert!(matches!(a.status.as_u16(), 404 | 422), "{}", a.status);
-    a.problem(a.status.as_u16());
+    // bad ids: the schema says `format: uuid`, so a malformed one is unparsable input
+    rest.get("/projects/not-a-uuid", &admin).await.problem(400);
 
     // malformed JSON, wrong types, oversize body, validation
     let a = rest.raw(Method::POST, "/projects", Some(&admin), Some("{\"slug\":".into()), &[]).await;
@@ -444,6 +442,75 @@ async fn bad_input_is_problem_json_and_writes_nothing() {
     // nothing was written
     let a = rest.get("/projects", &admin).await;
     assert_eq!(a.header("x-total-count"), "0", "{}", a.body);
+}
+
+/// Input of the wrong JSON type is refused as the OpenAPI document says (schemathesis ST201):
+/// a string field takes neither `false` nor a number, a required one not `null`, an id is a
+/// UUID, `expires_at` an RFC 3339 date-time, `version` is not negative; optional fields are `nullable` and `null` means "not given".
+#[tokio::test]
+async fn wrong_json_types_are_rejected_as_the_schema_says() {
+    let rest = spawn_rest().await;
+    let admin = rest.core.admin_token().await;
+    let bad_bodies = [
+        (Method::POST, "/projects", json!({"slug": false, "name": "Wrong types"})),
+        (Method::POST, "/projects", json!({"slug": "wrong-types", "name": 0})),
+        (Method::POST, "/projects", json!({"slug": "wrong-types", "name": "x", "description": true})),
+        (Method::POST, "/projects", json!({"slug": "wrong-types", "name": "x", "version": -1})),
+        (Method::POST, "/api-tokens", json!({"name": 5})),
+        (Method::POST, "/api-tokens", json!({"name": "t", "expires_at": false})),
+        (Method::POST, "/api-tokens", json!({"name": "t", "expires_at": "tomorrow"})),
+        (Method::POST, "/settings", json!({"key": true, "value": 1})),
+        (Method::POST, "/members", json!({"project_id": "not-a-uuid", "user_id": 1, "role": "viewer"})),
+        (Method::POST, "/configs", json!({"project_id": false, "key": "k", "value": 1})),
+        (Method::POST, "/users", json!({"email": ["a@b.c"], "name": "x", "password": "long-enough-1"})),
+        (Method::POST, "/auth/login", json!({"email": null, "password": "x"})),
+        (Method::POST, "/auth/login", json!({"email": "a@b.c", "password": false})),
+        (Method::POST, "/auth/refresh", json!({"refresh_token": 7})),
+    ];
+    for (method, path, body) in bad_bodies {
+        let a = rest.call(method.clone(), path, Some(&admin), Some(body.clone())).await;
+        assert!(matches!(a.status.as_u16(), 400 | 422), "{method} {path} {body}: {} {}", a.status, a.body);
+        a.problem(a.status.as_u16());
+    }
+    let bad_params = [
+        "/projects?sort=%5B%22name%22%2C%22SIDEWAYS%22%5D",
+        "/projects?range=%5B0%2C1.5%5D",
+        "/users/00000000-0000-0000-0000",
+        "/events/0192f3a41b2c7d8e9f00112233445566",
+    ];
+    for path in bad_params {
+        rest.get(path, &admin).await.problem(400);
+    }
+    let a = rest
+        .raw(Method::DELETE, &format!("/projects/{}", uuid_nil()), Some(&admin), None, &[("if-match", "\"x\"")])
+        .await;
+    a.problem(400);
+
+    // `null` is the documented "not given"; the record is created and untouched by it.
+    let a = rest
+        .call(
+            Method::POST,
+            "/projects",
+            Some(&admin),
+            Some(json!({"slug": "nullable", "name": "N", "description": null})),
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 201, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let a = rest
+        .call(
+            Method::PUT,
+            &format!("/projects/{id}"),
+            Some(&admin),
+            Some(json!({"name": "M", "slug": null, "owner_id": null, "version": null})),
+        )
+        .await;
+    assert_eq!(
+        (a.status.as_u16(), a.body["name"].clone(), a.body["slug"].clone()),
+        (200, json!("M"), json!("nullable"))
+    );
+    let a = rest.call(Method::POST, "/api-tokens", Some(&admin), Some(json!({"name": "t", "expires_at": null}))).await;
+    assert_eq!(a.status.as_u16(), 201, "{}", a.body);
 }
 
 #[tokio::test]
@@ -623,4 +690,8 @@ async fn auth_users_settings_api_tokens_and_events() {
     let a = rest.call(Method::POST, "/events", Some(&admin), Some(json!({}))).await;
     a.problem(405);
     assert_eq!(a.header("allow"), "GET, OPTIONS");
+}
+
+fn uuid_nil() -> &'static str {
+    "00000000-0000-0000-0000-000000000000"
 }

@@ -6,26 +6,28 @@ use proto::v1::{self as pb, auth_service_client::AuthServiceClient};
 
 use super::{BearerAuth, Ctx, OneResponse, Tag, time, users::User};
 use crate::problem::ApiError;
+use crate::types::Text;
 
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
 pub struct LoginInput {
-    pub email: String,
+    pub email: Text,
     #[oai(write_only)]
-    pub password: String,
+    pub password: Text,
 }
 
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
 pub struct RefreshInput {
-    pub refresh_token: String,
+    pub refresh_token: Text,
 }
 
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
 pub struct LogoutInput {
     /// The session to end; when absent, the session of the bearer access token.
-    pub refresh_token: Option<String>,
+    #[oai(nullable)]
+    pub refresh_token: Option<Text>,
 }
 
 /// Tokens and the signed-in user.
@@ -80,12 +82,15 @@ impl AuthApi {
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(&self, req: &Request, body: Json<LoginInput>) -> Result<Json<Session>, ApiError> {
         let ctx = Ctx::new(req, None);
-        let r = self
-            .client()
-            .login(ctx.req(pb::LoginRequest { email: body.0.email, password: body.0.password }))
-            .await
-            .map_err(|s| ctx.fail(s))?
-            .into_inner();
+        let r =
+            self.client()
+                .login(ctx.req(pb::LoginRequest {
+                    email: body.0.email.into_string(),
+                    password: body.0.password.into_string(),
+                }))
+                .await
+                .map_err(|s| ctx.fail(s))?
+                .into_inner();
         session(&ctx, r.tokens, r.user)
     }
 
@@ -97,7 +102,7 @@ impl AuthApi {
         let ctx = Ctx::new(req, None);
         let r = self
             .client()
-            .refresh_token(ctx.req(pb::RefreshTokenRequest { refresh_token: body.0.refresh_token }))
+            .refresh_token(ctx.req(pb::RefreshTokenRequest { refresh_token: body.0.refresh_token.into_string() }))
             .await
             .map_err(|s| ctx.fail(s))?
             .into_inner();
@@ -111,7 +116,11 @@ impl AuthApi {
     async fn logout(&self, req: &Request, body: Json<LogoutInput>) -> Result<LogoutResponse, ApiError> {
         let ctx = Ctx::new(req, None);
         self.client()
-            .logout(ctx.req(pb::LogoutRequest { refresh_token: body.0.refresh_token.unwrap_or_default() }))
+            .logout(
+                ctx.req(pb::LogoutRequest {
+                    refresh_token: body.0.refresh_token.map(String::from).unwrap_or_default(),
+                }),
+            )
             .await
             .map_err(|s| ctx.fail(s))?;
         Ok(LogoutResponse::LoggedOut)

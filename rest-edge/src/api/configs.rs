@@ -14,6 +14,7 @@ use super::{
     BearerAuth, CreatedResponse, Ctx, ListResponse, OneResponse, Tag, expected_etag, struct_to_json, time, to_json,
     to_proto,
 };
+use crate::types::{Id, Text};
 use crate::{list::ListSpec, problem::ApiError};
 
 pub const SPEC: ListSpec = ListSpec {
@@ -100,11 +101,16 @@ impl From<pb::Config> for Config {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
 pub struct ConfigInput {
-    pub project_id: Option<String>,
-    pub key: Option<String>,
+    #[oai(nullable)]
+    pub project_id: Option<Id>,
+    #[oai(nullable)]
+    pub key: Option<Text>,
     /// Any JSON value.
+    #[oai(nullable)]
     pub value: Option<Value>,
-    pub description: Option<String>,
+    #[oai(nullable)]
+    pub description: Option<Text>,
+    #[oai(nullable, validator(minimum(value = "0")))]
     pub version: Option<i64>,
 }
 
@@ -163,6 +169,7 @@ pub struct RollbackInput {
     /// The version whose value to restore.
     pub to_version: i64,
     /// Expected current version (optional; `If-Match` takes precedence).
+    #[oai(nullable, validator(minimum(value = "0")))]
     pub version: Option<i64>,
 }
 
@@ -170,9 +177,11 @@ pub struct RollbackInput {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
 pub struct ImportEntry {
-    pub key: String,
+    pub key: Text,
+    #[oai(nullable)]
     pub value: Option<Value>,
-    pub description: Option<String>,
+    #[oai(nullable)]
+    pub description: Option<Text>,
 }
 
 /// `POST /projects/{id}/import`: every entry is set in one transaction, all or nothing.
@@ -231,8 +240,14 @@ impl ConfigsApi {
         /// JSON object of field filters; `q` is free text; a list matches any of its values.
         filter: Query<Option<String>>,
         /// `[start, end]`, inclusive, at most 1000 records.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*,[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         range: Query<Option<String>>,
         /// `[field, "ASC"|"DESC"]`.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*"(id|key|version|created_at|updated_at)"([ \t\n\r]*,[ \t\n\r]*"([aA][sS][cC]|[dD][eE][sS][cC])")?[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         sort: Query<Option<String>>,
         /// json-server: first index (inclusive).
         #[oai(name = "_start", validator(maximum(value = "1000000")))]
@@ -271,10 +286,10 @@ impl ConfigsApi {
     ///
     /// Deleted entries are returned too, with `deleted_at` set.
     #[oai(path = "/configs/:id", method = "get", operation_id = "getConfig")]
-    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<String>) -> Result<OneResponse<Config>, ApiError> {
+    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Config>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
         let r = client(&self.0)
-            .get_config(ctx.req(pb::GetConfigRequest { id: id.0, ..Default::default() }))
+            .get_config(ctx.req(pb::GetConfigRequest { id: id.0.into_string(), ..Default::default() }))
             .await
             .map_err(|s| ctx.fail(s))?;
         Ok(with_etag(one(&ctx, r.into_inner().config)?))
@@ -294,10 +309,10 @@ impl ConfigsApi {
         let b = body.0;
         let r = client(&self.0)
             .set_config(ctx.req(pb::SetConfigRequest {
-                project_id: b.project_id.unwrap_or_default(),
-                key: b.key.unwrap_or_default(),
+                project_id: b.project_id.map(String::from).unwrap_or_default(),
+                key: b.key.map(String::from).unwrap_or_default(),
                 value: Some(to_proto(&b.value.unwrap_or(Value::Null))),
-                description: b.description.unwrap_or_default(),
+                description: b.description.map(String::from).unwrap_or_default(),
                 // "must not exist yet": create never overwrites.
                 etag: proto::etag::format(0),
             }))
@@ -317,9 +332,9 @@ impl ConfigsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         /// Expected etag; takes precedence over the body's `version`.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
         body: Json<ConfigInput>,
     ) -> Result<OneResponse<Config>, ApiError> {
@@ -328,7 +343,7 @@ impl ConfigsApi {
         let etag = expected_etag(&ctx, if_match.0.as_deref(), b.version)?;
         // The entry is named by id here but by project and key in SetConfig.
         let current = client(&self.0)
-            .get_config(ctx.req(pb::GetConfigRequest { id: id.0, ..Default::default() }))
+            .get_config(ctx.req(pb::GetConfigRequest { id: id.0.into_string(), ..Default::default() }))
             .await
             .map_err(|s| ctx.fail(s))?
             .into_inner()
@@ -340,7 +355,7 @@ impl ConfigsApi {
                     Some(v) => Some(to_proto(&v)),
                     None => current.value,
                 },
-                description: b.description.unwrap_or(current.description),
+                description: b.description.map(String::from).unwrap_or(current.description),
                 project_id: current.project_id,
                 key: current.key,
                 etag,
@@ -358,15 +373,15 @@ impl ConfigsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         /// Expected etag.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Config>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let r = client(&self.0)
-            .delete_config(ctx.req(pb::DeleteConfigRequest { id: id.0, etag }))
+            .delete_config(ctx.req(pb::DeleteConfigRequest { id: id.0.into_string(), etag }))
             .await
             .map_err(|s| ctx.fail(s))?;
         Ok(with_etag(one(&ctx, r.into_inner().config)?))
@@ -380,16 +395,20 @@ impl ConfigsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         /// Expected etag; takes precedence over the body's `version`.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
         body: Json<RollbackInput>,
     ) -> Result<OneResponse<Config>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
         let etag = expected_etag(&ctx, if_match.0.as_deref(), body.0.version)?;
         let r = client(&self.0)
-            .rollback_config(ctx.req(pb::RollbackConfigRequest { id: id.0, version: body.0.to_version, etag }))
+            .rollback_config(ctx.req(pb::RollbackConfigRequest {
+                id: id.0.into_string(),
+                version: body.0.to_version,
+                etag,
+            }))
             .await
             .map_err(|s| ctx.fail(s))?;
         Ok(with_etag(one(&ctx, r.into_inner().config)?))
@@ -404,14 +423,14 @@ impl ConfigsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         /// An etag from an earlier answer.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
     ) -> Result<EffectiveResponse, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
         let r = client(&self.0)
-            .get_effective_config(ctx.req(pb::GetEffectiveConfigRequest { project_id: id.0 }))
+            .get_effective_config(ctx.req(pb::GetEffectiveConfigRequest { project_id: id.0.into_string() }))
             .await
             .map_err(|s| ctx.fail(s))?
             .into_inner();
@@ -430,7 +449,7 @@ impl ConfigsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         body: Json<ImportInput>,
     ) -> Result<Json<Vec<Config>>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
@@ -439,13 +458,13 @@ impl ConfigsApi {
             .entries
             .into_iter()
             .map(|e| pb::import_configs_request::Entry {
-                key: e.key,
+                key: e.key.into_string(),
                 value: Some(to_proto(&e.value.unwrap_or(Value::Null))),
-                description: e.description.unwrap_or_default(),
+                description: e.description.map(String::from).unwrap_or_default(),
             })
             .collect();
         let r = client(&self.0)
-            .import_configs(ctx.req(pb::ImportConfigsRequest { project_id: id.0, entries }))
+            .import_configs(ctx.req(pb::ImportConfigsRequest { project_id: id.0.into_string(), entries }))
             .await
             .map_err(|s| ctx.fail(s))?;
         Ok(Json(r.into_inner().configs.into_iter().map(Config::from).collect()))
@@ -469,8 +488,14 @@ impl RevisionsApi {
         /// JSON object of field filters; a list matches any of its values.
         filter: Query<Option<String>>,
         /// `[start, end]`, inclusive, at most 1000 records.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*,[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         range: Query<Option<String>>,
         /// `[field, "ASC"|"DESC"]`.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*"(id|version|created_at)"([ \t\n\r]*,[ \t\n\r]*"([aA][sS][cC]|[dD][eE][sS][cC])")?[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         sort: Query<Option<String>>,
         /// json-server: first index (inclusive).
         #[oai(name = "_start", validator(maximum(value = "1000000")))]
@@ -512,11 +537,11 @@ impl RevisionsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
     ) -> Result<OneResponse<ConfigRevision>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
         let r = client(&self.0)
-            .get_config_revision(ctx.req(pb::GetConfigRevisionRequest { id: id.0 }))
+            .get_config_revision(ctx.req(pb::GetConfigRevisionRequest { id: id.0.into_string() }))
             .await
             .map_err(|s| ctx.fail(s))?;
         let rev = r.into_inner().revision.map(ConfigRevision::from).ok_or_else(|| ctx.missing("revision"))?;

@@ -9,6 +9,7 @@ use proto::v1::{self as pb, event_service_client::EventServiceClient};
 use serde_json::Value;
 
 use super::{BearerAuth, Ctx, ListResponse, OneResponse, Tag, struct_to_json, time};
+use crate::types::Id;
 use crate::{list::ListSpec, problem::ApiError};
 
 pub const SPEC: ListSpec = ListSpec {
@@ -92,8 +93,14 @@ impl EventsApi {
         /// JSON object of field filters; a list matches any of its values.
         filter: Query<Option<String>>,
         /// `[start, end]`, inclusive, at most 1000 records.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*,[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         range: Query<Option<String>>,
         /// `[field, "ASC"|"DESC"]`.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*"(id|seq|occurred_at)"([ \t\n\r]*,[ \t\n\r]*"([aA][sS][cC]|[dD][eE][sS][cC])")?[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         sort: Query<Option<String>>,
         /// json-server: first index (inclusive).
         #[oai(name = "_start", validator(maximum(value = "1000000")))]
@@ -144,9 +151,13 @@ impl EventsApi {
 
     /// Get an event
     #[oai(path = "/events/:id", method = "get", operation_id = "getEvent")]
-    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<String>) -> Result<OneResponse<Event>, ApiError> {
+    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Event>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
-        let r = self.client().get_event(ctx.req(pb::GetEventRequest { id: id.0 })).await.map_err(|s| ctx.fail(s))?;
+        let r = self
+            .client()
+            .get_event(ctx.req(pb::GetEventRequest { id: id.0.into_string() }))
+            .await
+            .map_err(|s| ctx.fail(s))?;
         let e = r.into_inner().event.map(Event::from).ok_or_else(|| ctx.missing("event"))?;
         Ok(OneResponse::new(e, None))
     }

@@ -11,6 +11,7 @@ use proto::v1::{self as pb, member_service_client::MemberServiceClient};
 use super::{
     BearerAuth, CreatedResponse, Ctx, ListResponse, OneResponse, Tag, expected_etag, projects::MemberRole, time,
 };
+use crate::types::{Id, Text};
 use crate::{list::ListSpec, problem::ApiError};
 
 pub const SPEC: ListSpec = ListSpec {
@@ -59,11 +60,16 @@ impl From<pb::Member> for Member {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
 pub struct MemberInput {
-    pub project_id: Option<String>,
-    pub user_id: Option<String>,
-    /// Add the user with this email (when `user_id` is empty).
-    pub email: Option<String>,
+    #[oai(nullable)]
+    pub project_id: Option<Id>,
+    #[oai(nullable)]
+    pub user_id: Option<Id>,
+    /// Add the user with this email (when `user_id` is absent or null).
+    #[oai(nullable)]
+    pub email: Option<Text>,
+    #[oai(nullable)]
     pub role: Option<MemberRole>,
+    #[oai(nullable, validator(minimum(value = "0")))]
     pub version: Option<i64>,
 }
 
@@ -94,8 +100,14 @@ impl MembersApi {
         /// JSON object of field filters; a list matches any of its values.
         filter: Query<Option<String>>,
         /// `[start, end]`, inclusive, at most 1000 records.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*,[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         range: Query<Option<String>>,
         /// `[field, "ASC"|"DESC"]`.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*"(id|role|created_at|updated_at)"([ \t\n\r]*,[ \t\n\r]*"([aA][sS][cC]|[dD][eE][sS][cC])")?[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         sort: Query<Option<String>>,
         /// json-server: first index (inclusive).
         #[oai(name = "_start", validator(maximum(value = "1000000")))]
@@ -133,9 +145,13 @@ impl MembersApi {
 
     /// Get a membership
     #[oai(path = "/members/:id", method = "get", operation_id = "getMember")]
-    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<String>) -> Result<OneResponse<Member>, ApiError> {
+    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Member>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
-        let r = self.client().get_member(ctx.req(pb::GetMemberRequest { id: id.0 })).await.map_err(|s| ctx.fail(s))?;
+        let r = self
+            .client()
+            .get_member(ctx.req(pb::GetMemberRequest { id: id.0.into_string() }))
+            .await
+            .map_err(|s| ctx.fail(s))?;
         let m = one(&ctx, r.into_inner().member)?;
         let etag = Some(m.etag.clone());
         Ok(OneResponse::new(m, etag))
@@ -156,9 +172,9 @@ impl MembersApi {
         let r = self
             .client()
             .add_member(ctx.req(pb::AddMemberRequest {
-                project_id: b.project_id.unwrap_or_default(),
-                user_id: b.user_id.unwrap_or_default(),
-                email: b.email.unwrap_or_default(),
+                project_id: b.project_id.map(String::from).unwrap_or_default(),
+                user_id: b.user_id.map(String::from).unwrap_or_default(),
+                email: b.email.map(String::from).unwrap_or_default(),
                 role: b.role.map_or(pb::MemberRole::Unspecified, MemberRole::to_proto) as i32,
             }))
             .await
@@ -176,9 +192,9 @@ impl MembersApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         /// Expected etag; takes precedence over the body's `version`.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
         body: Json<MemberInput>,
     ) -> Result<OneResponse<Member>, ApiError> {
@@ -188,7 +204,7 @@ impl MembersApi {
         let r = self
             .client()
             .update_member(ctx.req(pb::UpdateMemberRequest {
-                id: id.0,
+                id: id.0.into_string(),
                 role: b.role.map_or(pb::MemberRole::Unspecified, MemberRole::to_proto) as i32,
                 etag,
             }))
@@ -207,16 +223,16 @@ impl MembersApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         /// Expected etag.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Member>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let r = self
             .client()
-            .remove_member(ctx.req(pb::RemoveMemberRequest { id: id.0, etag }))
+            .remove_member(ctx.req(pb::RemoveMemberRequest { id: id.0.into_string(), etag }))
             .await
             .map_err(|s| ctx.fail(s))?;
         Ok(OneResponse::new(one(&ctx, r.into_inner().member)?, None))

@@ -10,6 +10,7 @@ use poem_openapi::{
 use proto::v1::{self as pb, project_service_client::ProjectServiceClient};
 
 use super::{BearerAuth, CreatedResponse, Ctx, ListResponse, OneResponse, Tag, expected_etag, time};
+use crate::types::{Id, Text};
 use crate::{list::ListSpec, problem::ApiError};
 
 pub const SPEC: ListSpec = ListSpec {
@@ -123,10 +124,15 @@ impl From<pb::Project> for Project {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
 pub struct ProjectInput {
-    pub slug: Option<String>,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub owner_id: Option<String>,
+    #[oai(nullable)]
+    pub slug: Option<Text>,
+    #[oai(nullable)]
+    pub name: Option<Text>,
+    #[oai(nullable)]
+    pub description: Option<Text>,
+    #[oai(nullable)]
+    pub owner_id: Option<Id>,
+    #[oai(nullable, validator(minimum(value = "0")))]
     pub version: Option<i64>,
 }
 
@@ -158,8 +164,14 @@ impl ProjectsApi {
         /// JSON object of field filters; `q` is free text; a list matches any of its values.
         filter: Query<Option<String>>,
         /// `[start, end]`, inclusive, at most 1000 records.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*,[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         range: Query<Option<String>>,
         /// `[field, "ASC"|"DESC"]`.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*"(id|slug|name|status|created_at|updated_at)"([ \t\n\r]*,[ \t\n\r]*"([aA][sS][cC]|[dD][eE][sS][cC])")?[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         sort: Query<Option<String>>,
         /// json-server: first index (inclusive).
         #[oai(name = "_start", validator(maximum(value = "1000000")))]
@@ -197,11 +209,11 @@ impl ProjectsApi {
 
     /// Get a project
     #[oai(path = "/projects/:id", method = "get", operation_id = "getProject")]
-    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<String>) -> Result<OneResponse<Project>, ApiError> {
+    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Project>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
         let r = self
             .client()
-            .get_project(ctx.req(pb::GetProjectRequest { id: id.0, slug: String::new() }))
+            .get_project(ctx.req(pb::GetProjectRequest { id: id.0.into_string(), slug: String::new() }))
             .await
             .map_err(|s| ctx.fail(s))?;
         let p = one(&ctx, r.into_inner().project)?;
@@ -224,9 +236,9 @@ impl ProjectsApi {
         let r = self
             .client()
             .create_project(ctx.req(pb::CreateProjectRequest {
-                slug: b.slug.unwrap_or_default(),
-                name: b.name.unwrap_or_default(),
-                description: b.description.unwrap_or_default(),
+                slug: b.slug.map(String::from).unwrap_or_default(),
+                name: b.name.map(String::from).unwrap_or_default(),
+                description: b.description.map(String::from).unwrap_or_default(),
             }))
             .await
             .map_err(|s| ctx.fail(s))?;
@@ -243,9 +255,9 @@ impl ProjectsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         /// Expected etag; takes precedence over the body's `version`.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
         body: Json<ProjectInput>,
     ) -> Result<OneResponse<Project>, ApiError> {
@@ -270,11 +282,11 @@ impl ProjectsApi {
             .client()
             .update_project(ctx.req(pb::UpdateProjectRequest {
                 project: Some(pb::Project {
-                    id: id.0,
-                    slug: b.slug.unwrap_or_default(),
-                    name: b.name.unwrap_or_default(),
-                    description: b.description.unwrap_or_default(),
-                    owner_id: b.owner_id.unwrap_or_default(),
+                    id: id.0.into_string(),
+                    slug: b.slug.map(String::from).unwrap_or_default(),
+                    name: b.name.map(String::from).unwrap_or_default(),
+                    description: b.description.map(String::from).unwrap_or_default(),
+                    owner_id: b.owner_id.map(String::from).unwrap_or_default(),
                     ..Default::default()
                 }),
                 update_mask: Some(prost_types::FieldMask { paths }),
@@ -295,16 +307,16 @@ impl ProjectsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         /// Expected etag.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Project>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let r = self
             .client()
-            .delete_project(ctx.req(pb::DeleteProjectRequest { id: id.0, etag }))
+            .delete_project(ctx.req(pb::DeleteProjectRequest { id: id.0.into_string(), etag }))
             .await
             .map_err(|s| ctx.fail(s))?;
         Ok(OneResponse::new(one(&ctx, r.into_inner().project)?, None))
@@ -318,16 +330,16 @@ impl ProjectsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         /// Expected etag.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Project>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let r = self
             .client()
-            .archive_project(ctx.req(pb::ArchiveProjectRequest { id: id.0, etag }))
+            .archive_project(ctx.req(pb::ArchiveProjectRequest { id: id.0.into_string(), etag }))
             .await
             .map_err(|s| ctx.fail(s))?;
         let p = one(&ctx, r.into_inner().project)?;
@@ -343,16 +355,16 @@ impl ProjectsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         /// Expected etag.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Project>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let r = self
             .client()
-            .unarchive_project(ctx.req(pb::UnarchiveProjectRequest { id: id.0, etag }))
+            .unarchive_project(ctx.req(pb::UnarchiveProjectRequest { id: id.0.into_string(), etag }))
             .await
             .map_err(|s| ctx.fail(s))?;
         let p = one(&ctx, r.into_inner().project)?;

@@ -10,6 +10,7 @@ use proto::v1::{self as pb, setting_service_client::SettingServiceClient};
 use serde_json::Value;
 
 use super::{BearerAuth, CreatedResponse, Ctx, ListResponse, OneResponse, Tag, expected_etag, time, to_json, to_proto};
+use crate::types::Text;
 use crate::{list::ListSpec, problem::ApiError};
 
 pub const SPEC: ListSpec = ListSpec {
@@ -62,9 +63,13 @@ impl From<pb::Setting> for Setting {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
 pub struct SettingInput {
-    pub key: Option<String>,
+    #[oai(nullable)]
+    pub key: Option<Text>,
+    #[oai(nullable)]
     pub value: Option<Value>,
-    pub description: Option<String>,
+    #[oai(nullable)]
+    pub description: Option<Text>,
+    #[oai(nullable, validator(minimum(value = "0")))]
     pub version: Option<i64>,
 }
 
@@ -106,8 +111,14 @@ impl SettingsApi {
         /// JSON object of field filters; `q` is free text; a list matches any of its values.
         filter: Query<Option<String>>,
         /// `[start, end]`, inclusive, at most 1000 records.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*,[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         range: Query<Option<String>>,
         /// `[field, "ASC"|"DESC"]`.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*"(id|key|created_at|updated_at)"([ \t\n\r]*,[ \t\n\r]*"([aA][sS][cC]|[dD][eE][sS][cC])")?[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         sort: Query<Option<String>>,
         /// json-server: first index (inclusive).
         #[oai(name = "_start", validator(maximum(value = "1000000")))]
@@ -167,9 +178,9 @@ impl SettingsApi {
         let r = self
             .client()
             .set_setting(ctx.req(pb::SetSettingRequest {
-                key: b.key.unwrap_or_default(),
+                key: b.key.map(String::from).unwrap_or_default(),
                 value: Some(to_proto(&b.value.unwrap_or(Value::Null))),
-                description: b.description.unwrap_or_default(),
+                description: b.description.map(String::from).unwrap_or_default(),
                 etag: proto::etag::format(0),
             }))
             .await
@@ -189,7 +200,7 @@ impl SettingsApi {
         auth: BearerAuth,
         id: Path<String>,
         /// Expected etag; takes precedence over the body's `version`.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
         body: Json<SettingInput>,
     ) -> Result<OneResponse<Setting>, ApiError> {
@@ -204,7 +215,7 @@ impl SettingsApi {
                     Some(v) => Some(to_proto(&v)),
                     None => current.value,
                 },
-                description: b.description.unwrap_or(current.description),
+                description: b.description.map(String::from).unwrap_or(current.description),
                 key: current.key,
                 etag,
             }))
@@ -223,7 +234,7 @@ impl SettingsApi {
         auth: BearerAuth,
         id: Path<String>,
         /// Expected etag.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Setting>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));

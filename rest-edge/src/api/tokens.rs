@@ -9,6 +9,7 @@ use poem_openapi::{
 use proto::v1::{self as pb, auth_service_client::AuthServiceClient};
 
 use super::{BearerAuth, CreatedResponse, Ctx, ListResponse, OneResponse, Tag, parse_time, time};
+use crate::types::{Id, Text, Timestamp};
 use crate::{list::ListSpec, problem::ApiError};
 
 pub const SPEC: ListSpec = ListSpec {
@@ -57,9 +58,11 @@ impl From<pb::ApiToken> for ApiToken {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
 pub struct ApiTokenInput {
-    pub name: Option<String>,
+    #[oai(nullable)]
+    pub name: Option<Text>,
     /// Optional RFC 3339 expiry, in the future.
-    pub expires_at: Option<String>,
+    #[oai(nullable)]
+    pub expires_at: Option<Timestamp>,
 }
 
 pub struct TokensApi(pub super::Core);
@@ -85,8 +88,14 @@ impl TokensApi {
         /// JSON object of field filters; `q` is free text; a list matches any of its values.
         filter: Query<Option<String>>,
         /// `[start, end]`, inclusive, at most 1000 records.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*,[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         range: Query<Option<String>>,
         /// `[field, "ASC"|"DESC"]`.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*"(id|name|created_at|expires_at)"([ \t\n\r]*,[ \t\n\r]*"([aA][sS][cC]|[dD][eE][sS][cC])")?[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         sort: Query<Option<String>>,
         /// json-server: first index (inclusive).
         #[oai(name = "_start", validator(maximum(value = "1000000")))]
@@ -136,11 +145,17 @@ impl TokensApi {
     }
 
     /// Get an API token
+    ///
+    /// Revoked tokens stay readable (with `revoked_at` set) for auditing: a 200 here after
+    /// `DELETE /api-tokens/{id}` is by design.
     #[oai(path = "/api-tokens/:id", method = "get", operation_id = "getApiToken")]
-    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<String>) -> Result<OneResponse<ApiToken>, ApiError> {
+    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<ApiToken>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
-        let r =
-            self.client().get_api_token(ctx.req(pb::GetApiTokenRequest { id: id.0 })).await.map_err(|s| ctx.fail(s))?;
+        let r = self
+            .client()
+            .get_api_token(ctx.req(pb::GetApiTokenRequest { id: id.0.into_string() }))
+            .await
+            .map_err(|s| ctx.fail(s))?;
         let t = r.into_inner().api_token.map(ApiToken::from).ok_or_else(|| ctx.missing("api token"))?;
         Ok(OneResponse::new(t, None))
     }
@@ -159,7 +174,10 @@ impl TokensApi {
         let expire_time = parse_time(&ctx, "expires_at", body.0.expires_at.as_deref())?;
         let r = self
             .client()
-            .create_api_token(ctx.req(pb::CreateApiTokenRequest { name: body.0.name.unwrap_or_default(), expire_time }))
+            .create_api_token(ctx.req(pb::CreateApiTokenRequest {
+                name: body.0.name.map(String::from).unwrap_or_default(),
+                expire_time,
+            }))
             .await
             .map_err(|s| ctx.fail(s))?
             .into_inner();
@@ -170,18 +188,14 @@ impl TokensApi {
 
     /// Revoke an API token
     ///
-    /// It stops working at once. Answers with the revoked token.
+    /// It stops working at once. Answers with the revoked token, which stays readable (and listed,
+    /// `revoked_at` set) for auditing: revoking is not deleting.
     #[oai(path = "/api-tokens/:id", method = "delete", operation_id = "deleteApiToken")]
-    async fn delete(
-        &self,
-        req: &Request,
-        auth: BearerAuth,
-        id: Path<String>,
-    ) -> Result<OneResponse<ApiToken>, ApiError> {
+    async fn delete(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<ApiToken>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
         let r = self
             .client()
-            .revoke_api_token(ctx.req(pb::RevokeApiTokenRequest { id: id.0 }))
+            .revoke_api_token(ctx.req(pb::RevokeApiTokenRequest { id: id.0.into_string() }))
             .await
             .map_err(|s| ctx.fail(s))?;
         let t = r.into_inner().api_token.map(ApiToken::from).ok_or_else(|| ctx.missing("api token"))?;

@@ -9,6 +9,7 @@ use poem_openapi::{
 use proto::v1::{self as pb, user_service_client::UserServiceClient};
 
 use super::{BearerAuth, CreatedResponse, Ctx, ListResponse, OneResponse, Tag, expected_etag, time};
+use crate::types::{Id, Text};
 use crate::{list::ListSpec, problem::ApiError};
 
 pub const SPEC: ListSpec = ListSpec {
@@ -112,13 +113,19 @@ fn status(s: Option<UserStatus>) -> i32 {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "snake_case")]
 pub struct UserInput {
-    pub email: Option<String>,
-    pub name: Option<String>,
+    #[oai(nullable)]
+    pub email: Option<Text>,
+    #[oai(nullable)]
+    pub name: Option<Text>,
     /// Write-only.
     #[oai(write_only)]
-    pub password: Option<String>,
+    #[oai(nullable)]
+    pub password: Option<Text>,
+    #[oai(nullable)]
     pub role: Option<UserRole>,
+    #[oai(nullable)]
     pub status: Option<UserStatus>,
+    #[oai(nullable, validator(minimum(value = "0")))]
     pub version: Option<i64>,
 }
 
@@ -152,8 +159,14 @@ impl UsersApi {
         /// JSON object of field filters; `q` is free text; a list matches any of its values.
         filter: Query<Option<String>>,
         /// `[start, end]`, inclusive, at most 1000 records.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*,[ \t\n\r]*[0-9]{1,10}[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         range: Query<Option<String>>,
         /// `[field, "ASC"|"DESC"]`.
+        #[oai(validator(
+            pattern = r#"^([ \t\n\r]*|[ \t\n\r]*\[[ \t\n\r]*"(id|email|name|role|status|created_at|updated_at|last_login_at)"([ \t\n\r]*,[ \t\n\r]*"([aA][sS][cC]|[dD][eE][sS][cC])")?[ \t\n\r]*\][ \t\n\r]*)$"#
+        ))]
         sort: Query<Option<String>>,
         /// json-server: first index (inclusive).
         #[oai(name = "_start", validator(maximum(value = "1000000")))]
@@ -191,9 +204,13 @@ impl UsersApi {
 
     /// Get a user
     #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
-    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<String>) -> Result<OneResponse<User>, ApiError> {
+    async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<User>, ApiError> {
         let ctx = Ctx::new(req, Some(&auth));
-        let r = self.client().get_user(ctx.req(pb::GetUserRequest { id: id.0 })).await.map_err(|s| ctx.fail(s))?;
+        let r = self
+            .client()
+            .get_user(ctx.req(pb::GetUserRequest { id: id.0.into_string() }))
+            .await
+            .map_err(|s| ctx.fail(s))?;
         one(&ctx, r.into_inner().user)
     }
 
@@ -212,9 +229,9 @@ impl UsersApi {
         let r = self
             .client()
             .create_user(ctx.req(pb::CreateUserRequest {
-                email: b.email.unwrap_or_default(),
-                name: b.name.unwrap_or_default(),
-                password: b.password.unwrap_or_default(),
+                email: b.email.map(String::from).unwrap_or_default(),
+                name: b.name.map(String::from).unwrap_or_default(),
+                password: b.password.map(String::from).unwrap_or_default(),
                 role: role(b.role),
             }))
             .await
@@ -233,9 +250,9 @@ impl UsersApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        id: Path<String>,
+        id: Path<Id>,
         /// Expected etag; takes precedence over the body's `version`.
-        #[oai(name = "If-Match")]
+        #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
         body: Json<UserInput>,
     ) -> Result<OneResponse<User>, ApiError> {
@@ -261,15 +278,15 @@ impl UsersApi {
             .client()
             .update_user(ctx.req(pb::UpdateUserRequest {
                 user: Some(pb::User {
-                    id: id.0,
-                    email: b.email.unwrap_or_default(),
-                    name: b.name.unwrap_or_default(),
+                    id: id.0.into_string(),
+                    email: b.email.map(String::from).unwrap_or_default(),
+                    name: b.name.map(String::from).unwrap_or_default(),
                     role: role(b.role),
                     status: status(b.status),
                     ..Default::default()
                 }),
                 update_mask: Some(prost_types::FieldMask { paths }),
-                password: b.password.unwrap_or_default(),
+                password: b.password.map(String::from).unwrap_or_default(),
                 etag,
             }))
             .await
