@@ -1938,19 +1938,18 @@ async fn pagination_walks_to_the_end() {
         )
     };
 
-    let mut seen = Vec::new();
-    let mut token = String::new();
-    let mut sizes = Vec::new();
-    loop {
-        let r = core.projects().list_projects(page(token, 3, 0)).await.unwrap().into_inner();
-        assert_eq!(r.total_size, 7, "every page carries the total");
-        sizes.push(r.projects.len());
-        seen.extend(r.projects.into_iter().map(|p| p.slug));
-        if r.next_page_token.is_empty() {
-            break;
+    let pages = walk_pages(|page_token| {
+        let mut client = core.projects();
+        let req = page(page_token, 3, 0);
+        async move {
+            let r = client.list_projects(req).await.unwrap().into_inner();
+            (r.projects, r.total_size, r.next_page_token)
         }
-        token = r.next_page_token;
-    }
+    })
+    .await;
+    assert!(pages.iter().all(|(_, total)| *total == 7), "every page carries the total");
+    let sizes: Vec<usize> = pages.iter().map(|(items, _)| items.len()).collect();
+    let seen: Vec<String> = pages.into_iter().flat_map(|(items, _)| items).map(|p| p.slug).collect();
     assert_eq!(sizes, [3, 3, 1]);
     let expected: Vec<String> = (0..7).map(|i| format!("page-{tag}-{i}")).collect();
     assert_eq!(seen, expected, "every project once, in order");
@@ -1980,78 +1979,53 @@ async fn pagination_walks_to_the_end() {
     for i in 0..5 {
         set_config(&core, &admin, &p.id, &format!("k{i}"), json!(i)).await;
     }
-    let mut keys = Vec::new();
-    let mut token = String::new();
-    loop {
-        let r = core
-            .configs()
-            .list_configs(authed(
-                pb::ListConfigsRequest {
-                    project_id: p.id.clone(),
-                    page_size: 2,
-                    page_token: token,
-                    ..Default::default()
-                },
-                &admin,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(r.total_size, 5);
-        keys.extend(r.configs.into_iter().map(|c| c.key));
-        if r.next_page_token.is_empty() {
-            break;
+    let pages = walk_pages(|page_token| {
+        let mut client = core.configs();
+        let req = authed(
+            pb::ListConfigsRequest { project_id: p.id.clone(), page_size: 2, page_token, ..Default::default() },
+            &admin,
+        );
+        async move {
+            let r = client.list_configs(req).await.unwrap().into_inner();
+            (r.configs, r.total_size, r.next_page_token)
         }
-        token = r.next_page_token;
-    }
+    })
+    .await;
+    assert!(pages.iter().all(|(_, total)| *total == 5));
+    let keys: Vec<String> = pages.into_iter().flat_map(|(items, _)| items).map(|c| c.key).collect();
     assert_eq!(keys, ["k0", "k1", "k2", "k3", "k4"]);
 
     for i in 0..4 {
         let (u, _) = core.user(&admin, &format!("pager{i}")).await;
         core.add_member(&admin, &p.id, &u.id, pb::MemberRole::Viewer).await;
     }
-    let mut members = HashSet::new();
-    let mut token = String::new();
-    loop {
-        let r = core
-            .members()
-            .list_members(authed(
-                pb::ListMembersRequest {
-                    project_id: p.id.clone(),
-                    page_size: 2,
-                    page_token: token,
-                    ..Default::default()
-                },
-                &admin,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(r.total_size, 5);
-        members.extend(r.members.into_iter().map(|m| m.id));
-        if r.next_page_token.is_empty() {
-            break;
+    let pages = walk_pages(|page_token| {
+        let mut client = core.members();
+        let req = authed(
+            pb::ListMembersRequest { project_id: p.id.clone(), page_size: 2, page_token, ..Default::default() },
+            &admin,
+        );
+        async move {
+            let r = client.list_members(req).await.unwrap().into_inner();
+            (r.members, r.total_size, r.next_page_token)
         }
-        token = r.next_page_token;
-    }
+    })
+    .await;
+    assert!(pages.iter().all(|(_, total)| *total == 5));
+    let members: HashSet<String> = pages.into_iter().flat_map(|(items, _)| items).map(|m| m.id).collect();
     assert_eq!(members.len(), 5);
 
-    let mut users = HashSet::new();
-    let mut token = String::new();
-    loop {
-        let r = core
-            .users()
-            .list_users(authed(pb::ListUsersRequest { page_size: 2, page_token: token, ..Default::default() }, &admin))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(r.total_size, 5);
-        users.extend(r.users.into_iter().map(|u| u.id));
-        if r.next_page_token.is_empty() {
-            break;
+    let pages = walk_pages(|page_token| {
+        let mut client = core.users();
+        let req = authed(pb::ListUsersRequest { page_size: 2, page_token, ..Default::default() }, &admin);
+        async move {
+            let r = client.list_users(req).await.unwrap().into_inner();
+            (r.users, r.total_size, r.next_page_token)
         }
-        token = r.next_page_token;
-    }
+    })
+    .await;
+    assert!(pages.iter().all(|(_, total)| *total == 5));
+    let users: HashSet<String> = pages.into_iter().flat_map(|(items, _)| items).map(|u| u.id).collect();
     assert_eq!(users.len(), 5, "admin + 4");
     let _ = ids;
     core.stop().await;
@@ -2290,4 +2264,24 @@ async fn every_rpc_requires_valid_credentials() {
     log.none("unauthenticated calls").await;
     assert_eq!(get_project(&core, &admin, &p.id).await.version, 1);
     core.stop().await;
+}
+
+/// Follows `next_page_token` from the first page to the last; `fetch` gets the token and returns
+/// (items, total_size, next_page_token). Returns each page's items with its total_size.
+async fn walk_pages<T, F, Fut>(mut fetch: F) -> Vec<(Vec<T>, i32)>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = (Vec<T>, i32, String)>,
+{
+    let mut pages = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (items, total, next) = fetch(token).await;
+        pages.push((items, total));
+        if next.is_empty() {
+            return pages;
+        }
+        assert!(pages.len() < 1000, "the page tokens never end");
+        token = next;
+    }
 }
