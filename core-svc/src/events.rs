@@ -8,12 +8,32 @@
 //! to the relay and is numbered after it commits, so it always gets a larger `seq` than anything
 //! a reader could already have seen. Readers only ever see sequenced rows. `UNIQUE (seq)` makes
 //! a second, mistaken leader fail rather than reuse numbers.
+//!
+//! Fan-out: every replica runs a *tailer* that reads newly sequenced rows (woken by the
+//! relay's `platform_events_seq` notification, with a poll as a safety net) and broadcasts them
+//! in batches to its local subscribers ([`Feed`]). Each batch says which seq range it covers, so
+//! a subscriber notices any hole (it lagged behind the broadcast buffer, or joined between two
+//! batches) and fills it from the log. PostgreSQL is the only transport: a lost notification
+//! costs latency, never an event, and Redis plays no part in delivery.
+//!
+//! Fan-out: every replica runs a *tailer* that reads newly sequenced rows (woken by the
+//! relay's `platform_events_seq` notification, with a poll as a safety net) and broadcasts them
+//! in batches to its local subscribers ([`Feed`]). Each batch says which seq range it covers, so
+//! a subscriber notices any hole (it lagged behind the broadcast buffer, or joined between two
+//! batches) and fills it from the log. PostgreSQL is the only transport: a lost notification
+//! costs latency, never an event, and Redis plays no part in delivery.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
 
 use serde_json::Value as Json;
 use sqlx::{PgConnection, PgPool, postgres::PgListener};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use crate::{
@@ -23,6 +43,8 @@ use crate::{
 
 /// The NOTIFY channel every event-writing transaction signals on commit.
 pub const NOTIFY_CHANNEL: &str = "platform_events";
+/// The NOTIFY channel the relay signals after numbering a batch; tailers listen on it.
+pub const SEQUENCED_CHANNEL: &str = "platform_events_seq";
 /// Advisory lock key of the relay leader ("psm-evts" in ASCII).
 const RELAY_LOCK_KEY: i64 = 0x7073_6d2d_6576_7473;
 /// Upper bound on how stale the relay can be if a notification is lost.
@@ -131,5 +153,151 @@ async fn sequence_batch(conn: &mut PgConnection) -> anyhow::Result<u64> {
     )
     .execute(&mut *conn)
     .await?;
+    if r.rows_affected() > 0 {
+        sqlx::query("SELECT pg_notify($1, '')").bind(SEQUENCED_CHANNEL).execute(&mut *conn).await?;
+    }
     Ok(r.rows_affected())
+}
+
+/// Columns of a sequenced event, in the order `domain::Event` reads them.
+pub const EVENT_COLUMNS: &str =
+    "seq, id, type, channels, actor_id, resource_type, resource_id, payload, occurred_at, request_id";
+/// Events per tailer read, and per replay page.
+pub const BATCH: i64 = 1000;
+/// Broadcast buffer, in batches. A subscriber further behind than this drops out of the
+/// broadcast and catches up from the log, so memory stays bounded whatever the clients do.
+const FEED_CAPACITY: usize = 256;
+/// Upper bound on how stale a tailer can be if a notification is lost.
+const TAIL_POLL: Duration = Duration::from_millis(500);
+
+/// Every sequenced event in `(after, last]`, in seq order; nothing in that range is left out.
+#[derive(Debug)]
+pub struct Batch {
+    pub after: i64,
+    pub last: i64,
+    pub events: Vec<Arc<domain::Event>>,
+}
+
+/// This replica's live view of the log: the latest seq it has read and a broadcast of what
+/// follows. Cheap to clone.
+#[derive(Clone)]
+pub struct Feed {
+    inner: Arc<FeedInner>,
+}
+
+struct FeedInner {
+    tx: broadcast::Sender<Arc<Batch>>,
+    head: AtomicI64,
+    stop: watch::Sender<bool>,
+}
+
+impl Feed {
+    /// A feed whose log has been read up to `head`.
+    pub fn new(head: i64) -> Self {
+        let (tx, _) = broadcast::channel(FEED_CAPACITY);
+        Self { inner: Arc::new(FeedInner { tx, head: AtomicI64::new(head), stop: watch::channel(false).0 }) }
+    }
+
+    /// A feed starting at the latest seq in the log.
+    pub async fn start(pool: &PgPool) -> sqlx::Result<Self> {
+        let head: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM events").fetch_one(pool).await?;
+        Ok(Self::new(head.unwrap_or(0)))
+    }
+
+    /// Live batches from now on. Subscribe *before* reading [`Feed::head`]: then every event
+    /// after the head read comes through the receiver (or shows up as a hole in it).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Batch>> {
+        self.inner.tx.subscribe()
+    }
+
+    /// The latest seq this replica has broadcast.
+    pub fn head(&self) -> i64 {
+        self.inner.head.load(Ordering::Acquire)
+    }
+
+    /// Flips to true when the replica shuts down; streams end then so that the server can drain.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.inner.stop.subscribe()
+    }
+
+    pub fn stop(&self) {
+        self.inner.stop.send_replace(true);
+    }
+
+    fn publish(&self, batch: Batch) {
+        self.inner.head.store(batch.last, Ordering::Release);
+        // No receiver is fine: nobody is subscribed on this replica.
+        let _ = self.inner.tx.send(Arc::new(batch));
+    }
+}
+
+/// Reads newly sequenced events and broadcasts them. Every replica runs one.
+pub async fn run_tailer(pool: PgPool, feed: Feed, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if let Err(e) = tail(&pool, &feed, &mut shutdown).await {
+            tracing::warn!(error = %e, "event tailer interrupted; retrying");
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+async fn tail(pool: &PgPool, feed: &Feed, shutdown: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(SEQUENCED_CHANNEL).await?;
+    loop {
+        loop {
+            let after = feed.head();
+            let events = read_after(pool, after, i64::MAX, None).await?;
+            let Some(last) = events.last().and_then(|e| e.seq) else { break };
+            let full = events.len() as i64 == BATCH;
+            feed.publish(Batch { after, last, events: events.into_iter().map(Arc::new).collect() });
+            if !full {
+                break;
+            }
+        }
+        tokio::select! {
+            n = listener.recv() => { n?; }
+            _ = tokio::time::sleep(TAIL_POLL) => {}
+            _ = shutdown.changed() => if *shutdown.borrow() { return Ok(()) },
+        }
+    }
+}
+
+/// Up to [`BATCH`] sequenced events in `(after, upto]`, in seq order; with `filter`, only those
+/// on one of `filter.0`'s channels or of one of `filter.1`'s types.
+pub async fn read_after(
+    pool: &PgPool,
+    after: i64,
+    upto: i64,
+    filter: Option<(&[String], &[&str])>,
+) -> sqlx::Result<Vec<domain::Event>> {
+    match filter {
+        None => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
+            )))
+            .bind(after)
+            .bind(upto)
+            .bind(BATCH)
+            .fetch_all(pool)
+            .await
+        }
+        Some((channels, types)) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {EVENT_COLUMNS} FROM events
+                 WHERE seq > $1 AND seq <= $2 AND (channels && $4 OR type = ANY($5))
+                 ORDER BY seq LIMIT $3"
+            )))
+            .bind(after)
+            .bind(upto)
+            .bind(BATCH)
+            .bind(channels)
+            .bind(types)
+            .fetch_all(pool)
+            .await
+        }
+    }
 }

@@ -61,7 +61,9 @@ impl App {
         // together apply each migration once and the others wait.
         sqlx::migrate!("../migrations").run(&db).await.context("migrating the database")?;
 
+        let feed = events::Feed::start(&db).await.context("reading the event log")?;
         let core = Core {
+            feed,
             db,
             redis: Redis::new(&config.redis_url).context("REDIS_URL")?,
             keys: TokenKeys::new(&config.jwt_secret),
@@ -119,6 +121,7 @@ impl App {
             .build_v1alpha()?;
 
         let relay = tokio::spawn(events::run_relay(core.db.clone(), stop_rx.clone()));
+        let tailer = tokio::spawn(events::run_tailer(core.db.clone(), core.feed.clone(), stop_rx.clone()));
 
         let x_request_id = HeaderName::from_static(proto::metadata::REQUEST_ID);
         let routes = grpc::router(Rpc::new(core.clone()), MAX_MESSAGE_BYTES);
@@ -166,12 +169,16 @@ impl App {
             health.set_service_status(*name, ServingStatus::NotServing).await;
         }
         let _ = stop_tx.send(true);
+        // Subscription streams never end by themselves; end them (UNAVAILABLE, so clients
+        // resume elsewhere) or the drain would wait out the whole grace period.
+        core.feed.stop();
         match tokio::time::timeout(shutdown_grace, grpc_task).await {
             Ok(r) => r??,
             Err(_) => tracing::warn!("in-flight gRPC calls outlived the grace period"),
         }
         let _ = http_task.await;
         let _ = relay.await;
+        let _ = tailer.await;
         core.db.close().await;
         tracing::info!("stopped");
         Ok(())

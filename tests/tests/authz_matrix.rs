@@ -495,6 +495,18 @@ impl World {
     }
 }
 
+/// Opens a subscription and reads its first message, which must be `ready`.
+async fn subscribed(w: &World, c: &Caller, channel: String) -> Got {
+    let r = w.core.events().subscribe(c.req(pb::SubscribeRequest { channels: vec![channel], after_seq: None })).await;
+    match r {
+        Err(s) => failed(s),
+        Ok(stream) => match stream.into_inner().message().await {
+            Ok(Some(pb::SubscribeResponse { message: Some(pb::subscribe_response::Message::Ready(_)) })) => Got::Ok,
+            other => panic!("a granted subscription must start with `ready`, got {other:?}"),
+        },
+    }
+}
+
 async fn create_api_token(core: &TestCore, token: &str) -> String {
     core.auth()
         .create_api_token(authed(pb::CreateApiTokenRequest { name: "matrix".into(), expire_time: None }, token))
@@ -888,6 +900,27 @@ fn table() -> Vec<Row> {
         })),
         row("EventService/GetEvent", "user.created of the stranger", [UNAUTH, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK], call!(|w, c| {
             got(w.core.events().get_event(c.req(pb::GetEventRequest { id: w.stranger_event.clone() })).await)
+        })),
+        // Subscribe answers the access check before streaming; a granted stream starts with `ready`.
+        row("EventService/Subscribe", "the project's channel", PROJECT_READ, call!(|w, c| {
+            subscribed(w, c, format!("project:{}", w.project.id)).await
+        })),
+        row("EventService/Subscribe", "the admin channel", ADMIN_ONLY, call!(|w, c| {
+            subscribed(w, c, "admin".into()).await
+        })),
+        row("EventService/Subscribe", "the stranger's user channel", [UNAUTH, DENIED, DENIED, DENIED, DENIED, OK], call!(|w, c| {
+            subscribed(w, c, format!("user:{}", w.stranger.id)).await
+        })),
+        row("EventService/Subscribe", "the system channel", ANY_USER, call!(|w, c| {
+            subscribed(w, c, "system".into()).await
+        })),
+        row("EventService/CheckSubscription", "the project's channel", PROJECT_READ, call!(|w, c| {
+            got(w.core.events().check_subscription(c.req(pb::CheckSubscriptionRequest {
+                channels: vec![format!("project:{}", w.project.id)],
+            })).await)
+        })),
+        row("EventService/CheckSubscription", "the admin channel", ADMIN_ONLY, call!(|w, c| {
+            got(w.core.events().check_subscription(c.req(pb::CheckSubscriptionRequest { channels: vec!["admin".into()] })).await)
         })),
     ]
 }

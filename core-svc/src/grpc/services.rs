@@ -5,14 +5,18 @@ use proto::v1::{
     event_service_server::EventService, member_service_server::MemberService, project_service_server::ProjectService,
     setting_service_server::SettingService, user_service_server::UserService,
 };
+use std::pin::Pin;
+
+use pb::subscribe_response::Message;
+use tokio_stream::{Stream, StreamExt, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status, service::Routes};
 
 use super::{Rpc, convert};
 use crate::{
-    domain::{self, ProjectStatus},
+    domain::{self, Event, ProjectStatus},
     error::Error,
     list::ListParams,
-    service::{auth::TokenPair, configs::ImportEntry, projects::ProjectPatch, users::UserPatch},
+    service::{auth::TokenPair, configs::ImportEntry, events::FeedItem, projects::ProjectPatch, users::UserPatch},
 };
 
 type R<T> = Result<Response<T>, Status>;
@@ -471,6 +475,36 @@ impl EventService for Rpc {
         ok(pb::GetEventResponse {
             event: Some(convert::event(self.core.get_event(&caller, &req.into_inner().id).await?)),
         })
+    }
+
+    type SubscribeStream = Pin<Box<dyn Stream<Item = Result<pb::SubscribeResponse, Status>> + Send>>;
+
+    async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> R<Self::SubscribeStream> {
+        let (caller, _) = self.auth(&req).await?;
+        let r = req.into_inner();
+        let sub = self.core.subscribe(caller, &r.channels, r.after_seq).await?;
+        let ready = pb::SubscribeResponse {
+            message: Some(Message::Ready(pb::SubscriptionReady { latest_seq: sub.latest_seq })),
+        };
+        let items = ReceiverStream::new(sub.items).map(|item| {
+            let message = match item? {
+                FeedItem::Event(e) => Message::Event(convert::event(Event::clone(&e))),
+                FeedItem::Checkpoint(seq) => Message::Checkpoint(pb::Checkpoint { seq }),
+                FeedItem::AccessChange(c) => Message::AccessChange(pb::AccessChange {
+                    seq: c.seq,
+                    channel: c.channel.unwrap_or_default(),
+                    user_id: c.user_id.map(|u| u.to_string()).unwrap_or_default(),
+                }),
+            };
+            Ok(pb::SubscribeResponse { message: Some(message) })
+        });
+        ok(Box::pin(tokio_stream::once(Ok(ready)).chain(items)))
+    }
+
+    async fn check_subscription(&self, req: Request<pb::CheckSubscriptionRequest>) -> R<pb::CheckSubscriptionResponse> {
+        let (caller, _) = self.auth(&req).await?;
+        let latest_seq = self.core.check_subscription(&caller, &req.into_inner().channels).await?;
+        ok(pb::CheckSubscriptionResponse { latest_seq, user_id: caller.user_id.to_string() })
     }
 }
 

@@ -18,17 +18,20 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::{
     error::Result,
+    events::Feed,
     redis::{LoginLimits, Redis},
     security::TokenKeys,
 };
 
-/// Everything a use case needs: the database, Redis and the token keys. Cheap to clone.
+/// Everything a use case needs: the database, Redis, the token keys and the event feed. Cheap to clone.
 #[derive(Clone)]
 pub struct Core {
     pub db: PgPool,
     pub redis: Redis,
     pub keys: TokenKeys,
     pub login_limits: LoginLimits,
+    /// This replica's live view of the event log, for subscriptions.
+    pub feed: Feed,
 }
 
 impl Core {

@@ -62,6 +62,18 @@ pub async fn session_principal(conn: &mut PgConnection, user_id: Uuid, session_i
     .await?)
 }
 
+/// The user behind a caller established earlier: by id, and through the session when it had
+/// one (a revoked session ends access).
+pub async fn principal(conn: &mut PgConnection, user_id: Uuid, session_id: Option<Uuid>) -> Result<Option<Principal>> {
+    match session_id {
+        Some(sid) => session_principal(conn, user_id, sid).await,
+        None => Ok(sqlx::query_as::<_, Principal>("SELECT id AS user_id, role, status FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?),
+    }
+}
+
 pub async fn insert_refresh_token(
     conn: &mut PgConnection,
     session_id: Uuid,
