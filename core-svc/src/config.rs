@@ -4,7 +4,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail};
 
-use crate::redis::LoginLimits;
+use crate::redis::{LoginLimits, TokenLimit};
 
 #[derive(Clone)]
 pub struct Config {
@@ -17,6 +17,8 @@ pub struct Config {
     /// Creates this admin at start when no admin exists yet.
     pub admin: Option<(String, String)>,
     pub login_limits: LoginLimits,
+    /// `RATE_LIMIT_PER_TOKEN` calls per `RATE_LIMIT_WINDOW_SECS` per credential; None: no budget.
+    pub token_limit: Option<TokenLimit>,
     /// How long SIGTERM waits for in-flight requests before giving up on them.
     pub shutdown_grace: Duration,
 }
@@ -30,6 +32,7 @@ impl std::fmt::Debug for Config {
             .field("database_max_connections", &self.database_max_connections)
             .field("admin_email", &self.admin.as_ref().map(|(e, _)| e))
             .field("login_limits", &self.login_limits)
+            .field("token_limit", &self.token_limit)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +74,12 @@ impl Config {
                 per_email: parse("LOGIN_RATE_LIMIT_PER_EMAIL", "10")?,
                 per_addr: parse("LOGIN_RATE_LIMIT_PER_ADDR", "50")?,
                 window: Duration::from_secs(parse("LOGIN_RATE_LIMIT_WINDOW_SECS", "300")?),
+            },
+            token_limit: match parse::<u32>("RATE_LIMIT_PER_TOKEN", "0")? {
+                0 => None,
+                requests => {
+                    Some(TokenLimit { requests, window: Duration::from_secs(parse("RATE_LIMIT_WINDOW_SECS", "60")?) })
+                }
             },
             shutdown_grace: Duration::from_secs(parse("SHUTDOWN_GRACE_SECS", "25")?),
         })

@@ -9,12 +9,15 @@
 //! - [`domain`] — types and validation rules; no IO.
 //! - [`store`] — all SQL.
 //! - [`list`] — AIP filter / order_by / paging shared by every List.
-//! - [`events`] — writing events and the relay that assigns the gapless `seq`.
-//! - [`redis`] — the Redis connection and login rate limits.
+//! - [`events`] — writing events, the relay that assigns the gapless `seq`, and the per-replica
+//!   feed that `Subscribe` streams follow.
+//! - [`cache`] — the read-through Redis cache (generation counters, single flight).
+//! - [`redis`] — the Redis connection (with a circuit breaker) and the rate limits.
 //! - [`security`] — password hashing, JWTs, opaque tokens.
 //! - [`error`] — the one error type and its one mapping to `tonic::Status`.
 //! - [`telemetry`] — logging and metrics set-up.
 
+pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -1,10 +1,17 @@
-//! The Redis connection and what core-svc keeps there (for now: login rate limits).
+//! The Redis connection and what core-svc keeps there: rate limits here, the read cache in
+//! `cache.rs`.
 //!
 //! Redis is an accelerator, never the source of truth: when it is down, core-svc keeps serving
 //! from PostgreSQL, `/readyz` reports the degradation, and the rate limiter lets requests
 //! through (logging a warning) rather than locking every user out.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use redis::{Script, aio::ConnectionManager};
 use tokio::sync::Mutex;
@@ -15,12 +22,22 @@ use crate::error::{Error, Result};
 ///
 /// `ConnectionManager` reconnects by itself once established; the first connection is made on
 /// demand so that core-svc starts (and serves from PostgreSQL) even when Redis is not up yet.
+///
+/// A circuit breaker sits in front: after a failure, calls fail at once for
+/// [`BREAKER_OPEN`] instead of each waiting for a connect or response timeout, so that an outage
+/// costs the hot read path nothing (it goes straight to PostgreSQL).
 #[derive(Clone)]
 pub struct Redis {
     client: redis::Client,
     conn: Arc<Mutex<Option<ConnectionManager>>>,
     timeout: Duration,
+    /// Milliseconds since `epoch` until which calls are refused; 0 = closed (calls go through).
+    open_until: Arc<AtomicU64>,
+    epoch: Instant,
 }
+
+/// How long calls skip Redis after a failure.
+pub const BREAKER_OPEN: Duration = Duration::from_secs(2);
 
 impl Redis {
     pub fn new(url: &str) -> anyhow::Result<Self> {
@@ -28,7 +45,43 @@ impl Redis {
             client: redis::Client::open(url)?,
             conn: Arc::new(Mutex::new(None)),
             timeout: Duration::from_millis(500),
+            open_until: Arc::new(AtomicU64::new(0)),
+            epoch: Instant::now(),
         })
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Records a failed call: the breaker opens.
+    pub fn failed(&self, op: &'static str, e: &dyn std::fmt::Display) {
+        metrics::counter!("core_redis_errors_total", "op" => op).increment(1);
+        let was = self.open_until.swap(self.now_ms() + BREAKER_OPEN.as_millis() as u64, Ordering::AcqRel);
+        if was == 0 {
+            tracing::warn!(error = %e, op, "redis unavailable; serving without it for now");
+        }
+    }
+
+    /// A connection for the hot path: fails at once while the breaker is open.
+    pub async fn available(&self) -> Result<ConnectionManager> {
+        let until = self.open_until.load(Ordering::Acquire);
+        if until != 0 {
+            if self.now_ms() < until {
+                return Err(Error::Unavailable("redis unavailable (circuit open)".into()));
+            }
+            // Half-open: let calls try again; the next failure re-opens it.
+            if self.open_until.compare_exchange(until, 0, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                tracing::info!("retrying redis");
+            }
+        }
+        match self.conn().await {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                self.failed("connect", &e);
+                Err(e)
+            }
+        }
     }
 
     /// A connection, or an error when Redis is unreachable right now.
@@ -78,6 +131,13 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {n, ttl}
 ";
 
+/// An optional budget of calls per credential (session or API token) per window.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenLimit {
+    pub requests: u32,
+    pub window: Duration,
+}
+
 impl Redis {
     /// Counts one login attempt for `email` and `addr`; RateLimited when either is over.
     pub async fn hit_login_limit(&self, limits: &LoginLimits, email: &str, addr: Option<&str>) -> Result<()> {
@@ -86,28 +146,31 @@ impl Redis {
         if let Some(addr) = addr {
             checks.push((format!("psm:rl:login:addr:{addr}"), limits.per_addr));
         }
-        let mut conn = match self.conn().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "login rate limit skipped: redis unavailable");
-                metrics::counter!("core_redis_errors_total", "op" => "rate_limit").increment(1);
-                return Ok(());
-            }
-        };
+        self.hit(&checks, limits.window).await
+    }
+
+    /// Counts one call of the credential `credential` (`s:<session>` or `t:<token hash>`).
+    pub async fn hit_token_limit(&self, limit: &TokenLimit, credential: &str) -> Result<()> {
+        self.hit(&[(format!("psm:rl:token:{credential}"), limit.requests)], limit.window).await
+    }
+
+    /// Fixed-window counters shared by every replica. Fails open: with Redis down, nobody is
+    /// locked out (the outage shows in metrics and `/readyz`).
+    async fn hit(&self, checks: &[(String, u32)], window: Duration) -> Result<()> {
+        let Ok(mut conn) = self.available().await else { return Ok(()) };
         let script = Script::new(HIT_SCRIPT);
-        let window_ms = limits.window.as_millis() as u64;
+        let window_ms = window.as_millis() as u64;
         let mut retry_after = None;
         for (key, limit) in checks {
-            let r: redis::RedisResult<(u64, i64)> = script.key(&key).arg(window_ms).invoke_async(&mut conn).await;
+            let r: redis::RedisResult<(u64, i64)> = script.key(key).arg(window_ms).invoke_async(&mut conn).await;
             match r {
-                Ok((n, ttl_ms)) if n > u64::from(limit) => {
+                Ok((n, ttl_ms)) if n > u64::from(*limit) => {
                     let secs = Duration::from_millis(ttl_ms.max(1000) as u64);
                     retry_after = Some(retry_after.map_or(secs, |r: Duration| r.max(secs)));
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "login rate limit skipped: redis error");
-                    metrics::counter!("core_redis_errors_total", "op" => "rate_limit").increment(1);
+                    self.failed("rate_limit", &e);
                     return Ok(());
                 }
             }

@@ -25,6 +25,7 @@ use tower::{Layer, Service};
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
 use crate::{
+    cache::Cache,
     config::Config,
     events,
     grpc::{self, Rpc},
@@ -62,12 +63,15 @@ impl App {
         sqlx::migrate!("../migrations").run(&db).await.context("migrating the database")?;
 
         let feed = events::Feed::start(&db).await.context("reading the event log")?;
+        let redis = Redis::new(&config.redis_url).context("REDIS_URL")?;
         let core = Core {
             feed,
             db,
-            redis: Redis::new(&config.redis_url).context("REDIS_URL")?,
+            cache: Cache::new(redis.clone()),
+            redis,
             keys: TokenKeys::new(&config.jwt_secret),
             login_limits: config.login_limits,
+            token_limit: config.token_limit,
         };
         if let Some((email, password)) = &config.admin {
             match core.bootstrap_admin(email, password).await {

@@ -34,6 +34,7 @@ pub struct CoreOptions {
     /// Use this database instead of creating a fresh one (several replicas of one deployment).
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
+    pub token_limit: Option<core_svc::redis::TokenLimit>,
 }
 
 impl Default for CoreOptions {
@@ -44,6 +45,7 @@ impl Default for CoreOptions {
             login_limits: LoginLimits { per_email: 1000, per_addr: 100_000, window: Duration::from_secs(60) },
             database_url: None,
             redis_url: None,
+            token_limit: None,
         }
     }
 }
@@ -100,6 +102,7 @@ pub async fn spawn_core_with(opts: CoreOptions) -> TestCore {
         jwt_secret: b"test-jwt-secret-test-jwt-secret-0123".to_vec(),
         admin: Some((admin_email.clone(), ADMIN_PASSWORD.to_string())),
         login_limits: opts.login_limits,
+        token_limit: opts.token_limit,
         shutdown_grace: Duration::from_secs(5),
     };
     let app = App::build(config).await.expect("core-svc builds");

@@ -6,10 +6,12 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::Core;
 use crate::{
+    cache::{Generation, Key},
     domain::{Caller, MemberRole, Project, ProjectStatus, ProjectView},
     error::{Error, Result},
-    store::projects::{self, Lock},
+    store::projects::{self, Lock, WithRole},
 };
 
 /// What the caller wants to do, mapped to the role it needs.
@@ -42,8 +44,30 @@ pub async fn project(
     need: Need,
     lock: Lock,
 ) -> Result<ProjectView> {
-    let row =
-        projects::get_with_role(conn, id, slug, caller.user_id, lock).await?.ok_or(Error::not_found("project"))?;
+    let row = projects::get_with_role(conn, id, slug, caller.user_id, lock).await?;
+    decide(row, caller, need)
+}
+
+impl Core {
+    /// Like [`project`] for reads (no lock), served from the cache: the hot path of every
+    /// read under a project.
+    pub async fn readable_project(&self, caller: &Caller, id: Uuid, need: Need) -> Result<ProjectView> {
+        let key = Key { kind: "project", generation: Generation::Project(id), name: caller.user_id.to_string() };
+        let user = caller.user_id;
+        let row = self
+            .cache
+            .get_or_load(key, || async move {
+                let mut conn = self.db.acquire().await?;
+                projects::get_with_role(&mut conn, Some(id), None, user, Lock::None).await
+            })
+            .await?;
+        decide(row, caller, need)
+    }
+}
+
+/// The rule, given the project and the caller's membership.
+fn decide(row: Option<WithRole>, caller: &Caller, need: Need) -> Result<ProjectView> {
+    let row = row.ok_or(Error::not_found("project"))?;
     let role = row.role();
     let caller_role = match (role, caller.is_admin()) {
         (_, true) => MemberRole::Owner,

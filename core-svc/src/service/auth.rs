@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{Core, users::user_event};
 use crate::{
+    cache::{Generation, Key},
     domain::{self, ApiToken, Caller, RequestMeta, User, UserRole, UserStatus, Violations},
     error::{Error, Result},
     events,
@@ -32,26 +33,59 @@ impl Core {
     ///
     /// The user's status and role are read on every call (not trusted from the JWT), so a
     /// disabled or demoted user loses access at their next request.
+    ///
+    /// The lookup is cached (`cache.rs`); every change that affects it (user update, logout,
+    /// session or token revocation) bumps the user's or token's generation before it is
+    /// acknowledged. With a per-token budget configured, each call counts against it.
     #[tracing::instrument(skip_all)]
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Caller> {
         let token = bearer.ok_or_else(|| Error::unauthenticated("MISSING_CREDENTIALS", "missing bearer token"))?;
-        let mut conn = self.db.acquire().await?;
-        let (principal, session_id) = if token.starts_with(API_TOKEN_PREFIX) {
-            let p = tokens::api_token_principal(&mut conn, &security::hash_token(token))
+        let (principal, session_id, budget_key) = if token.starts_with(API_TOKEN_PREFIX) {
+            let hash = security::hash_token(token);
+            let hex = hex::encode(&hash);
+            let key = Key { kind: "auth", generation: Generation::ApiToken(hex.clone()), name: String::new() };
+            let p = self
+                .cache
+                .get_or_load(key, || async move {
+                    let mut conn = self.db.acquire().await?;
+                    tokens::api_token_principal(&mut conn, &hash).await
+                })
                 .await?
+                .filter(|p| p.expires_at.is_none_or(|e| e > Utc::now()))
                 .ok_or_else(|| Error::unauthenticated("INVALID_TOKEN", "invalid, expired or revoked API token"))?;
-            (p, None)
+            (p, None, format!("t:{hex}"))
         } else {
             let claims = self.keys.verify(token)?;
-            let p = tokens::session_principal(&mut conn, claims.sub, claims.sid)
+            let (user, session) = (claims.sub, claims.sid);
+            let key = Key { kind: "auth", generation: Generation::User(user), name: format!("s:{session}") };
+            let p = self
+                .cache
+                .get_or_load(key, || async move {
+                    let mut conn = self.db.acquire().await?;
+                    tokens::session_principal(&mut conn, user, session).await
+                })
                 .await?
+                .filter(|p| p.expires_at.is_none_or(|e| e > Utc::now()))
                 .ok_or_else(|| Error::unauthenticated("SESSION_REVOKED", "the session has ended; sign in again"))?;
-            (p, Some(claims.sid))
+            (p, Some(session), format!("s:{session}"))
         };
         if principal.status != UserStatus::Active {
             return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
         }
+        if let Some(limit) = &self.token_limit {
+            self.redis.hit_token_limit(limit, &budget_key).await?;
+        }
         Ok(Caller { user_id: principal.user_id, role: principal.role, session_id })
+    }
+
+    /// Everything cached about `user`'s access (their sessions and API tokens), to bump after
+    /// a change to the user commits. Read inside the change's transaction, so that the bump
+    /// itself cannot fail the write.
+    pub(crate) async fn user_generations(conn: &mut sqlx::PgConnection, user: Uuid) -> Result<Vec<Generation>> {
+        let hashes = tokens::api_token_hashes(conn, user).await?;
+        let mut generations = vec![Generation::User(user)];
+        generations.extend(hashes.iter().map(|h| Generation::ApiToken(hex::encode(h))));
+        Ok(generations)
     }
 
     #[tracing::instrument(skip_all)]
@@ -126,6 +160,7 @@ impl Core {
         if t.used_at.is_some() || !tokens::use_refresh_token(&mut tx, t.id).await? {
             tokens::revoke_session(&mut tx, t.session_id).await?;
             tx.commit().await?;
+            self.cache.bump(&[Generation::User(t.user_id)]).await;
             tracing::warn!(user_id = %t.user_id, session_id = %t.session_id, "refresh token reuse: session revoked");
             return Err(Error::unauthenticated(
                 "REFRESH_TOKEN_REUSED",
@@ -155,6 +190,9 @@ impl Core {
                 return Err(Error::unauthenticated("INVALID_REFRESH_TOKEN", "invalid refresh token"));
             }
             tokens::revoke_session(&mut tx, session).await?;
+            tx.commit().await?;
+            self.cache.bump(&[Generation::User(user)]).await;
+            return Ok(());
         } else {
             let caller = caller.ok_or_else(|| {
                 Error::unauthenticated("MISSING_CREDENTIALS", "send a refresh token or a bearer token")
@@ -163,8 +201,9 @@ impl Core {
                 Error::invalid("refresh_token", "API tokens have no session; revoke the API token instead")
             })?;
             tokens::revoke_session(&mut tx, session).await?;
+            tx.commit().await?;
+            self.cache.bump(&[Generation::User(caller.user_id)]).await;
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -193,6 +232,7 @@ impl Core {
         users::set_password(&mut tx, caller.user_id, &new_hash).await?;
         tokens::revoke_user_sessions(&mut tx, caller.user_id, caller.session_id).await?;
         tx.commit().await?;
+        self.cache.bump(&[Generation::User(caller.user_id)]).await;
         Ok(())
     }
 
@@ -247,7 +287,9 @@ impl Core {
         let t = self.get_api_token(caller, id).await?;
         let mut tx = self.begin().await?;
         let t = tokens::revoke_api_token(&mut tx, t.id).await?;
+        let hash = tokens::api_token_hash(&mut tx, t.id).await?;
         tx.commit().await?;
+        self.cache.bump(&[Generation::ApiToken(hex::encode(hash))]).await;
         Ok(t)
     }
 

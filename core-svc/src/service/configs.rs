@@ -10,6 +10,7 @@ use super::{
     access::{self, Need},
 };
 use crate::{
+    cache::{Generation, Key},
     domain::{self, Caller, Config, ConfigOp, ConfigRevision, RequestMeta, Violations, channel},
     error::{Error, Result},
     events::{self, NewEvent},
@@ -32,7 +33,7 @@ pub struct ImportEntry {
 }
 
 /// The effective config of a project and its entity tag.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Effective {
     pub values: Map<String, Json>,
     pub etag: String,
@@ -142,6 +143,7 @@ impl Core {
             write_value(&mut tx, caller.user_id, Some(project_id), &key, &value, &description, expected).await?;
         events::record(&mut tx, config_event("config.set", caller, &config, before.as_ref(), meta)).await?;
         tx.commit().await?;
+        self.cache.bump(&[Generation::Configs(project_id)]).await;
         Ok(config)
     }
 
@@ -167,14 +169,16 @@ impl Core {
     }
 
     pub async fn get_config(&self, caller: &Caller, id: &str, project_id: &str, key: &str) -> Result<Config> {
-        let mut conn = self.db.acquire().await?;
         if !id.is_empty() {
             let id = domain::parse_id("id", id)?;
+            let mut conn = self.db.acquire().await?;
             return Ok(self.readable_config(&mut conn, caller, id, Need::Read, Lock::None).await?.0);
         }
         let project_id = domain::parse_id("project_id", project_id)?;
         let key = domain::config_key("key", key)?;
-        access::project(&mut conn, caller, Some(project_id), None, Need::Read, Lock::None).await?;
+        // Checked before taking a connection: a cache miss takes one of its own.
+        self.readable_project(caller, project_id, Need::Read).await?;
+        let mut conn = self.db.acquire().await?;
         configs::get_by_key(&mut conn, Some(project_id), &key, false).await?.ok_or(Error::not_found("config"))
     }
 
@@ -185,15 +189,15 @@ impl Core {
         params: ListParams<'_>,
     ) -> Result<Page<Config>> {
         let project_id = domain::parse_optional_id("project_id", project_id)?;
+        let scope = self.config_scope(caller, project_id).await?;
         let mut conn = self.db.acquire().await?;
-        let scope = self.config_scope(&mut conn, caller, project_id).await?;
         configs::list(&mut conn, scope, params).await
     }
 
-    async fn config_scope(&self, conn: &mut PgConnection, caller: &Caller, project_id: Option<Uuid>) -> Result<Scope> {
+    async fn config_scope(&self, caller: &Caller, project_id: Option<Uuid>) -> Result<Scope> {
         Ok(match project_id {
             Some(p) => {
-                access::project(conn, caller, Some(p), None, Need::Read, Lock::None).await?;
+                self.readable_project(caller, p, Need::Read).await?;
                 Scope::Project(p)
             }
             None if caller.is_admin() => Scope::AllProjects,
@@ -221,6 +225,7 @@ impl Core {
         configs::insert_revision(&mut tx, &after, ConfigOp::Delete, caller.user_id).await?;
         events::record(&mut tx, config_event("config.deleted", caller, &after, Some(&before), meta)).await?;
         tx.commit().await?;
+        self.bump_configs_of(&after).await;
         Ok(after)
     }
 
@@ -254,6 +259,7 @@ impl Core {
         configs::insert_revision(&mut tx, &after, ConfigOp::Rollback, caller.user_id).await?;
         events::record(&mut tx, config_event("config.rolled_back", caller, &after, Some(&before), meta)).await?;
         tx.commit().await?;
+        self.bump_configs_of(&after).await;
         Ok(after)
     }
 
@@ -314,17 +320,29 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
+        self.cache.bump(&[Generation::Configs(project_id)]).await;
         Ok(out)
+    }
+
+    async fn bump_configs_of(&self, c: &Config) {
+        if let Some(p) = c.project_id {
+            self.cache.bump(&[Generation::Configs(p)]).await;
+        }
     }
 
     pub async fn effective_config(&self, caller: &Caller, project_id: &str) -> Result<Effective> {
         let project_id = domain::parse_id("project_id", project_id)?;
-        let mut conn = self.db.acquire().await?;
-        access::project(&mut conn, caller, Some(project_id), None, Need::Read, Lock::None).await?;
-        let entries = configs::effective(&mut conn, project_id).await?;
-        let etag = effective_etag(&entries);
-        let values = entries.into_iter().map(|(k, v, _)| (k, v)).collect();
-        Ok(Effective { values, etag })
+        self.readable_project(caller, project_id, Need::Read).await?;
+        let key = Key { kind: "effective_config", generation: Generation::Configs(project_id), name: String::new() };
+        self.cache
+            .get_or_load(key, || async move {
+                let mut conn = self.db.acquire().await?;
+                let entries = configs::effective(&mut conn, project_id).await?;
+                let etag = effective_etag(&entries);
+                let values = entries.into_iter().map(|(k, v, _)| (k, v)).collect();
+                Ok(Effective { values, etag })
+            })
+            .await
     }
 
     pub async fn list_config_revisions(
@@ -336,12 +354,18 @@ impl Core {
     ) -> Result<Page<ConfigRevision>> {
         let config_id = domain::parse_optional_id("config_id", config_id)?;
         let project_id = domain::parse_optional_id("project_id", project_id)?;
-        let mut conn = self.db.acquire().await?;
+        // A cache miss in `config_scope` takes a connection of its own: check before taking ours.
         let scope = match config_id {
-            Some(id) => {
+            Some(_) => None,
+            None => Some(self.config_scope(caller, project_id).await?),
+        };
+        let mut conn = self.db.acquire().await?;
+        let scope = match (scope, config_id) {
+            (Some(scope), _) => scope,
+            (None, Some(id)) => {
                 Scope::Project(self.readable_config(&mut conn, caller, id, Need::Read, Lock::None).await?.1.project.id)
             }
-            None => self.config_scope(&mut conn, caller, project_id).await?,
+            (None, None) => unreachable!("a scope is computed when there is no config id"),
         };
         configs::list_revisions(&mut conn, scope, config_id, params).await
     }

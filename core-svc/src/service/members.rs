@@ -6,6 +6,7 @@ use super::{
     projects::project_event,
 };
 use crate::{
+    cache::Generation,
     domain::{self, Caller, Member, MemberRole, RequestMeta, channel},
     error::{Error, Result},
     events::{self, NewEvent},
@@ -76,6 +77,7 @@ impl Core {
         let member = members::insert(&mut tx, &draft).await?;
         events::record(&mut tx, member_event("member.added", caller, &member, None, meta)).await?;
         tx.commit().await?;
+        self.cache.bump(&[Generation::Project(member.project_id)]).await;
         Ok(member)
     }
 
@@ -107,10 +109,10 @@ impl Core {
         params: ListParams<'_>,
     ) -> Result<Page<Member>> {
         let project_id = domain::parse_optional_id("project_id", project_id)?;
-        let mut conn = self.db.acquire().await?;
         if let Some(p) = project_id {
-            access::project(&mut conn, caller, Some(p), None, Need::Read, Lock::None).await?;
+            self.readable_project(caller, p, Need::Read).await?;
         }
+        let mut conn = self.db.acquire().await?;
         members::list(&mut conn, caller.user_id, caller.is_admin(), project_id, params).await
     }
 
@@ -143,6 +145,7 @@ impl Core {
         let member = members::update_role(&mut tx, id, role).await?;
         events::record(&mut tx, member_event("member.updated", caller, &member, Some(&before), meta)).await?;
         tx.commit().await?;
+        self.cache.bump(&[Generation::Project(member.project_id)]).await;
         Ok(member)
     }
 
@@ -170,6 +173,7 @@ impl Core {
         members::delete(&mut tx, id).await?;
         events::record(&mut tx, member_event("member.removed", caller, &before, None, meta)).await?;
         tx.commit().await?;
+        self.cache.bump(&[Generation::Project(before.project_id)]).await;
         Ok(before)
     }
 

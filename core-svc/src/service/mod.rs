@@ -17,9 +17,10 @@ pub mod users;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::{
+    cache::Cache,
     error::Result,
     events::Feed,
-    redis::{LoginLimits, Redis},
+    redis::{LoginLimits, Redis, TokenLimit},
     security::TokenKeys,
 };
 
@@ -30,8 +31,12 @@ pub struct Core {
     pub redis: Redis,
     pub keys: TokenKeys,
     pub login_limits: LoginLimits,
+    /// Optional budget of calls per credential.
+    pub token_limit: Option<TokenLimit>,
     /// This replica's live view of the event log, for subscriptions.
     pub feed: Feed,
+    /// The read cache in Redis.
+    pub cache: Cache,
 }
 
 impl Core {

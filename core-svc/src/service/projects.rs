@@ -4,6 +4,7 @@ use super::{
     users::parse_ids,
 };
 use crate::{
+    cache::Generation,
     domain::{self, Caller, Member, MemberRole, Project, ProjectStatus, ProjectView, RequestMeta, Violations, channel},
     error::{Error, Result},
     events::{self, NewEvent},
@@ -106,6 +107,9 @@ impl Core {
             (true, false) => (None, Some(slug)),
             _ => return Err(Error::invalid("id", "give exactly one of id and slug")),
         };
+        if let Some(id) = id {
+            return self.readable_project(caller, id, Need::Read).await;
+        }
         let mut conn = self.db.acquire().await?;
         access::project(&mut conn, caller, id, slug, Need::Read, Lock::None).await
     }
@@ -165,6 +169,7 @@ impl Core {
         let project = projects::update(&mut tx, &after).await?;
         events::record(&mut tx, project_event("project.updated", caller, &project, Some(&before), &[], meta)).await?;
         tx.commit().await?;
+        self.cache.bump(&[Generation::Project(project.id)]).await;
         Ok(ProjectView { project, caller_role: current.caller_role })
     }
 
@@ -194,6 +199,7 @@ impl Core {
         };
         events::record(&mut tx, project_event(event_type, caller, &project, Some(&before), &[], meta)).await?;
         tx.commit().await?;
+        self.cache.bump(&[Generation::Project(project.id)]).await;
         Ok(ProjectView { project, caller_role: current.caller_role })
     }
 
@@ -219,6 +225,7 @@ impl Core {
         )
         .await?;
         tx.commit().await?;
+        self.cache.bump(&[Generation::Project(id), Generation::Configs(id)]).await;
         Ok(current)
     }
 }

@@ -139,7 +139,9 @@ impl Core {
             "user.updated"
         };
         events::record(&mut tx, user_event(event_type, caller.user_id, &user, meta)).await?;
+        let generations = Core::user_generations(&mut tx, id).await?;
         tx.commit().await?;
+        self.cache.bump(&generations).await;
         Ok(user)
     }
 }

@@ -31,7 +31,7 @@ fn slug_taken() -> Error {
 }
 
 /// A project with the role of one user in it (None: not a member).
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct WithRole {
     #[sqlx(flatten)]
     pub project: Project,

@@ -11,13 +11,15 @@ use crate::{
 };
 
 /// What authentication needs to know about a credential's user.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct Principal {
     pub user_id: Uuid,
     #[sqlx(try_from = "String")]
     pub role: UserRole,
     #[sqlx(try_from = "String")]
     pub status: UserStatus,
+    /// When the credential (session or API token) expires; None: never.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 pub async fn create_session(conn: &mut PgConnection, id: Uuid, user_id: Uuid, expires_at: DateTime<Utc>) -> Result<()> {
@@ -53,7 +55,7 @@ pub async fn revoke_user_sessions(conn: &mut PgConnection, user_id: Uuid, keep: 
 /// The principal of a live session (not revoked, not expired).
 pub async fn session_principal(conn: &mut PgConnection, user_id: Uuid, session_id: Uuid) -> Result<Option<Principal>> {
     Ok(sqlx::query_as::<_, Principal>(
-        "SELECT u.id AS user_id, u.role, u.status FROM users u JOIN sessions s ON s.user_id = u.id
+        "SELECT u.id AS user_id, u.role, u.status, s.expires_at FROM users u JOIN sessions s ON s.user_id = u.id
          WHERE u.id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()",
     )
     .bind(user_id)
@@ -67,10 +69,12 @@ pub async fn session_principal(conn: &mut PgConnection, user_id: Uuid, session_i
 pub async fn principal(conn: &mut PgConnection, user_id: Uuid, session_id: Option<Uuid>) -> Result<Option<Principal>> {
     match session_id {
         Some(sid) => session_principal(conn, user_id, sid).await,
-        None => Ok(sqlx::query_as::<_, Principal>("SELECT id AS user_id, role, status FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(conn)
-            .await?),
+        None => Ok(sqlx::query_as::<_, Principal>(
+            "SELECT id AS user_id, role, status, NULL::timestamptz AS expires_at FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?),
     }
 }
 
@@ -199,19 +203,31 @@ pub async fn list_api_tokens(
     .await
 }
 
+/// The stored hashes of a user's API tokens that are not revoked (to invalidate their cache).
+pub async fn api_token_hashes(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Vec<u8>>> {
+    Ok(sqlx::query_scalar("SELECT token_hash FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+pub async fn api_token_hash(conn: &mut PgConnection, id: Uuid) -> Result<Vec<u8>> {
+    Ok(sqlx::query_scalar("SELECT token_hash FROM api_tokens WHERE id = $1").bind(id).fetch_one(conn).await?)
+}
+
 /// The principal behind a live API token (not revoked, not expired), recording its use.
 pub async fn api_token_principal(conn: &mut PgConnection, hash: &[u8]) -> Result<Option<Principal>> {
     // last_used_at is refreshed at most once a minute: a write on every request would turn
     // every read into a write.
     Ok(sqlx::query_as::<_, Principal>(
         "WITH t AS (
-            SELECT id, user_id, last_used_at FROM api_tokens
+            SELECT id, user_id, last_used_at, expires_at FROM api_tokens
             WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
          ), touch AS (
             UPDATE api_tokens a SET last_used_at = now() FROM t
             WHERE a.id = t.id AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')
          )
-         SELECT u.id AS user_id, u.role, u.status FROM t JOIN users u ON u.id = t.user_id",
+         SELECT u.id AS user_id, u.role, u.status, t.expires_at FROM t JOIN users u ON u.id = t.user_id",
     )
     .bind(hash)
     .fetch_optional(conn)
