@@ -14,6 +14,8 @@ const PROTOS: &[&str] = &[
     "platform/v1/config.proto",
     "platform/v1/setting.proto",
     "platform/v1/event.proto",
+    "platform/v1/task.proto",
+    "platform/v1/webhook.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

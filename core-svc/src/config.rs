@@ -4,7 +4,10 @@ use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail};
 
-use crate::redis::{LoginLimits, TokenLimit};
+use crate::{
+    redis::{LoginLimits, TokenLimit},
+    tasks::TaskConfig,
+};
 
 #[derive(Clone)]
 pub struct Config {
@@ -19,6 +22,8 @@ pub struct Config {
     pub login_limits: LoginLimits,
     /// `RATE_LIMIT_PER_TOKEN` calls per `RATE_LIMIT_WINDOW_SECS` per credential; None: no budget.
     pub token_limit: Option<TokenLimit>,
+    /// Workers, leases, retries and webhook delivery.
+    pub tasks: TaskConfig,
     /// How long SIGTERM waits for in-flight requests before giving up on them.
     pub shutdown_grace: Duration,
 }
@@ -33,6 +38,7 @@ impl std::fmt::Debug for Config {
             .field("admin_email", &self.admin.as_ref().map(|(e, _)| e))
             .field("login_limits", &self.login_limits)
             .field("token_limit", &self.token_limit)
+            .field("tasks", &self.tasks)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +86,16 @@ impl Config {
                 requests => {
                     Some(TokenLimit { requests, window: Duration::from_secs(parse("RATE_LIMIT_WINDOW_SECS", "60")?) })
                 }
+            },
+            tasks: TaskConfig {
+                workers: parse("TASK_WORKERS", "2")?,
+                lease: Duration::from_secs(parse("TASK_LEASE_SECS", "30")?),
+                retry_base: Duration::from_millis(parse("TASK_RETRY_BASE_MS", "2000")?),
+                retry_max: Duration::from_secs(parse("TASK_RETRY_MAX_SECS", "600")?),
+                webhook_max_attempts: parse("WEBHOOK_MAX_ATTEMPTS", "8")?,
+                webhook_timeout: Duration::from_secs(parse("WEBHOOK_TIMEOUT_SECS", "10")?),
+                webhook_allow_private: parse("WEBHOOK_ALLOW_PRIVATE", "false")?,
+                maintenance_every: Duration::from_secs(parse("MAINTENANCE_INTERVAL_SECS", "3600")?),
             },
             shutdown_grace: Duration::from_secs(parse("SHUTDOWN_GRACE_SECS", "25")?),
         })

@@ -13,6 +13,8 @@
 //!   feed that `Subscribe` streams follow.
 //! - [`cache`] — the read-through Redis cache (generation counters, single flight).
 //! - [`redis`] — the Redis connection (with a circuit breaker) and the rate limits.
+//! - [`tasks`] — the task queue (PostgreSQL records, Redis dispatch), workers, the leader's
+//!   sweeper, webhook deliveries, exports and maintenance.
 //! - [`security`] — password hashing, JWTs, opaque tokens.
 //! - [`error`] — the one error type and its one mapping to `tonic::Status`.
 //! - [`telemetry`] — logging and metrics set-up.
@@ -29,6 +31,7 @@ pub mod security;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;
 
 pub use config::Config;

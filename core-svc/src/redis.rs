@@ -102,6 +102,20 @@ impl Redis {
         Ok(c)
     }
 
+    /// A connection of its own, for blocking commands (`BLPOP` would stall every other user of
+    /// a shared connection).
+    pub async fn dedicated(&self) -> Result<redis::aio::MultiplexedConnection> {
+        self.available().await?;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            // Longer than the BLPOP wait.
+            .set_response_timeout(Some(Duration::from_secs(5)));
+        self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| Error::Unavailable(format!("redis: {e}")))
+    }
+
     /// Round-trips a PING; for `/readyz`.
     pub async fn ping(&self) -> Result<()> {
         let mut c = self.conn().await?;

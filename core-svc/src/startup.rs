@@ -32,6 +32,7 @@ use crate::{
     redis::Redis,
     security::TokenKeys,
     service::Core,
+    tasks::TaskConfig,
     telemetry,
 };
 
@@ -40,6 +41,7 @@ const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 pub struct App {
     core: Core,
+    tasks: Arc<TaskConfig>,
     grpc: TcpListener,
     http: TcpListener,
     shutdown_grace: Duration,
@@ -55,7 +57,7 @@ impl App {
             PgPoolOptions::new()
                 .max_connections(config.database_max_connections)
                 .acquire_timeout(Duration::from_secs(5)),
-            options,
+            options.clone(),
         )
         .await?;
         // sqlx holds a PostgreSQL advisory lock while migrating, so replicas that start
@@ -68,6 +70,7 @@ impl App {
             feed,
             db,
             cache: Cache::new(redis.clone()),
+            task_queue: crate::tasks::queue_key(options.get_database().unwrap_or("platform")).into(),
             redis,
             keys: TokenKeys::new(&config.jwt_secret),
             login_limits: config.login_limits,
@@ -84,7 +87,7 @@ impl App {
             TcpListener::bind(config.listen_addr).await.with_context(|| format!("binding {}", config.listen_addr))?;
         let http =
             TcpListener::bind(config.metrics_addr).await.with_context(|| format!("binding {}", config.metrics_addr))?;
-        Ok(Self { core, grpc, http, shutdown_grace: config.shutdown_grace })
+        Ok(Self { core, tasks: Arc::new(config.tasks), grpc, http, shutdown_grace: config.shutdown_grace })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -103,7 +106,7 @@ impl App {
     /// Serves gRPC and the HTTP endpoints until `shutdown` resolves, then stops accepting,
     /// lets in-flight calls finish (up to the grace period) and returns.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let App { core, grpc, http, shutdown_grace } = self;
+        let App { core, tasks, grpc, http, shutdown_grace } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
 
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -126,6 +129,7 @@ impl App {
 
         let relay = tokio::spawn(events::run_relay(core.db.clone(), stop_rx.clone()));
         let tailer = tokio::spawn(events::run_tailer(core.db.clone(), core.feed.clone(), stop_rx.clone()));
+        let workers = tokio::spawn(crate::tasks::run(core.clone(), tasks, shutdown_grace, stop_rx.clone()));
 
         let x_request_id = HeaderName::from_static(proto::metadata::REQUEST_ID);
         let routes = grpc::router(Rpc::new(core.clone()), MAX_MESSAGE_BYTES);
@@ -183,6 +187,8 @@ impl App {
         let _ = http_task.await;
         let _ = relay.await;
         let _ = tailer.await;
+        // Workers finish their attempt within the grace period or hand it back.
+        let _ = workers.await;
         core.db.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -198,6 +204,8 @@ const SERVICES: &[&str] = &[
     "platform.v1.ConfigService",
     "platform.v1.SettingService",
     "platform.v1.EventService",
+    "platform.v1.TaskService",
+    "platform.v1.WebhookService",
 ];
 
 /// PostgreSQL may still be starting when core-svc does (the dev runner, a fresh container):

@@ -1,18 +1,35 @@
 //! Builds realtime-edge from its [`Config`] and runs it.
 
-use std::{future::Future, net::SocketAddr};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use edge_kit::{CoreClient, Metrics};
-use poem::{Route, endpoint::BoxEndpoint, listener::TcpAcceptor};
+use poem::{EndpointExt, Route, endpoint::BoxEndpoint, get, listener::TcpAcceptor};
+use tokio::sync::{Notify, watch};
 
-use crate::config::{Config, LISTEN_ADDR_VAR};
+use crate::{
+    config::{Config, LISTEN_ADDR_VAR},
+    connection::{CLOSE_GRACE, Limits, Shared},
+    hub::Hub,
+    metrics::RealtimeMetrics,
+    ws::{self, WsState},
+};
 
 /// realtime-edge, bound and ready to serve.
 pub struct App {
     acceptor: TcpAcceptor,
     local_addr: SocketAddr,
     endpoint: BoxEndpoint<'static>,
+    shutdown: watch::Sender<bool>,
+    live: Arc<(AtomicUsize, Notify)>,
 }
 
 impl App {
@@ -20,13 +37,29 @@ impl App {
     /// first use and `/readyz` reports it until then.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let core = CoreClient::connect_lazy(&config.core_grpc_url);
-        // The WebSocket endpoint goes into this route in a later issue; for now only the shared
-        // plumbing.
-        let endpoint = edge_kit::http::app(Route::new(), core, Metrics::global_or_new());
+        let metrics = Metrics::global_or_new();
+        let realtime_metrics = RealtimeMetrics::new(&metrics);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let live = Arc::new((AtomicUsize::new(0), Notify::new()));
+        let shared = Arc::new(Shared {
+            core: core.clone(),
+            hub: Hub::new(core.clone(), realtime_metrics.clone()),
+            metrics: realtime_metrics,
+            limits: Limits {
+                auth_timeout: config.auth_timeout,
+                ping_interval: config.ping_interval,
+                send_queue: config.send_queue,
+                max_subscriptions: config.max_subscriptions,
+                max_frames_per_sec: config.max_frames_per_sec,
+            },
+            shutdown: shutdown_rx,
+        });
+        let api = Route::new().at("/ws", get(ws::upgrade.data(WsState { shared, live: live.clone() })));
+        let endpoint = edge_kit::http::app(api, core, metrics);
         let acceptor = edge_kit::server::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {LISTEN_ADDR_VAR}={}", config.listen_addr))?;
-        Ok(Self { local_addr: edge_kit::server::local_addr(&acceptor), acceptor, endpoint })
+        Ok(Self { local_addr: edge_kit::server::local_addr(&acceptor), acceptor, endpoint, shutdown, live })
     }
 
     /// The bound address, with the real port when configured with port 0.
@@ -34,8 +67,30 @@ impl App {
         self.local_addr
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves until `shutdown` completes; then closes every WebSocket with 1001 (clients
+    /// reconnect, to another instance, and resume with `after`), drains in-flight HTTP requests,
+    /// and returns once every socket is closed (or after a grace period).
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        edge_kit::serve(self.acceptor, self.endpoint, shutdown).await.context("realtime-edge server failed")
+        let Self { acceptor, endpoint, shutdown: signal, live, .. } = self;
+        let stop = async move {
+            shutdown.await;
+            let _ = signal.send(true);
+        };
+        let served = edge_kit::serve(acceptor, endpoint, stop).await;
+        let all_closed = async {
+            loop {
+                let notified = live.1.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if live.0.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                notified.await;
+            }
+        };
+        if tokio::time::timeout(CLOSE_GRACE + Duration::from_secs(1), all_closed).await.is_err() {
+            tracing::warn!(open = live.0.load(Ordering::SeqCst), "websockets still open after the grace period");
+        }
+        served.context("realtime-edge server failed")
     }
 }

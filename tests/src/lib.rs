@@ -6,12 +6,13 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use core_svc::{App, Config, redis::LoginLimits};
+use core_svc::{App, Config, redis::LoginLimits, tasks::TaskConfig};
 use proto::v1::{
     self as pb, auth_service_client::AuthServiceClient, config_service_client::ConfigServiceClient,
     event_service_client::EventServiceClient, member_service_client::MemberServiceClient,
     project_service_client::ProjectServiceClient, setting_service_client::SettingServiceClient,
-    user_service_client::UserServiceClient,
+    task_service_client::TaskServiceClient, user_service_client::UserServiceClient,
+    webhook_service_client::WebhookServiceClient,
 };
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -35,6 +36,7 @@ pub struct CoreOptions {
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
     pub token_limit: Option<core_svc::redis::TokenLimit>,
+    pub tasks: TaskConfig,
 }
 
 impl Default for CoreOptions {
@@ -46,6 +48,15 @@ impl Default for CoreOptions {
             database_url: None,
             redis_url: None,
             token_limit: None,
+            // Fast retries, and webhooks may target the tests' loopback receivers.
+            tasks: TaskConfig {
+                retry_base: Duration::from_millis(50),
+                retry_max: Duration::from_millis(400),
+                webhook_allow_private: true,
+                // Maintenance writes task events; tests that count events turn it on themselves.
+                maintenance_every: Duration::ZERO,
+                ..TaskConfig::default()
+            },
         }
     }
 }
@@ -103,6 +114,7 @@ pub async fn spawn_core_with(opts: CoreOptions) -> TestCore {
         admin: Some((admin_email.clone(), ADMIN_PASSWORD.to_string())),
         login_limits: opts.login_limits,
         token_limit: opts.token_limit,
+        tasks: opts.tasks,
         shutdown_grace: Duration::from_secs(5),
     };
     let app = App::build(config).await.expect("core-svc builds");
@@ -142,6 +154,12 @@ impl TestCore {
     }
     pub fn settings(&self) -> SettingServiceClient<Channel> {
         SettingServiceClient::new(self.channel())
+    }
+    pub fn tasks(&self) -> TaskServiceClient<Channel> {
+        TaskServiceClient::new(self.channel())
+    }
+    pub fn webhooks(&self) -> WebhookServiceClient<Channel> {
+        WebhookServiceClient::new(self.channel())
     }
     pub fn events(&self) -> EventServiceClient<Channel> {
         EventServiceClient::new(self.channel())

@@ -232,6 +232,11 @@ struct World {
     project_event: String,
     /// `user.created` of `stranger` (channel `user:<stranger>` only).
     stranger_event: String,
+    /// A webhook of `project` (to an address that refuses connections) and one of its deliveries.
+    webhook: pb::Webhook,
+    delivery: pb::WebhookDelivery,
+    /// A succeeded export of `project`, queued by `owner`.
+    export_task: pb::Task,
 }
 
 /// A project built for one destructive call: `owner` owns it; `editor`, `viewer` and
@@ -342,6 +347,49 @@ impl World {
             .unwrap()
             .id;
 
+        let webhook = core
+            .webhooks()
+            .create_webhook(authed(
+                pb::CreateWebhookRequest {
+                    project_id: project.id.clone(),
+                    webhook: Some(pb::Webhook {
+                        url: "http://127.0.0.1:9/matrix".into(),
+                        event_types: vec!["config.*".into()],
+                        ..Default::default()
+                    }),
+                },
+                &owner_token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .webhook
+            .unwrap();
+        core.configs()
+            .set_config(authed(
+                pb::SetConfigRequest {
+                    project_id: project.id.clone(),
+                    key: "matrix.hooked".into(),
+                    value: Some(value(serde_json::json!(1))),
+                    ..Default::default()
+                },
+                &owner_token,
+            ))
+            .await
+            .unwrap();
+        let export_task = core
+            .projects()
+            .export_project(authed(pb::ExportProjectRequest { id: project.id.clone() }, &owner_token))
+            .await
+            .unwrap()
+            .into_inner()
+            .task
+            .unwrap();
+        let (delivery, export_task) = tokio::join!(
+            wait_for_delivery(&core, &owner_token, &webhook.id),
+            wait_for_task(&core, &owner_token, &export_task.id, pb::TaskStatus::Succeeded),
+        );
+
         let project_event = core
             .wait_events(&admin, &format!("channel = \"project:{}\" AND type = \"project.created\"", project.id), 1)
             .await;
@@ -380,7 +428,32 @@ impl World {
             setting_id,
             project_event: project_event.first().expect("project.created event").id.clone(),
             stranger_event: stranger_event.first().expect("user.created event").id.clone(),
+            webhook,
+            delivery,
+            export_task,
         }
+    }
+
+    /// A webhook of `project` made for one destructive call.
+    async fn fresh_webhook(&self) -> pb::Webhook {
+        self.core
+            .webhooks()
+            .create_webhook(authed(
+                pb::CreateWebhookRequest {
+                    project_id: self.project.id.clone(),
+                    webhook: Some(pb::Webhook {
+                        url: "http://127.0.0.1:9/fresh".into(),
+                        event_types: vec!["member.*".into()],
+                        ..Default::default()
+                    }),
+                },
+                self.token(Who::Owner),
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .webhook
+            .unwrap()
     }
 
     /// A fresh login session (argon2: use sparingly).
@@ -504,6 +577,47 @@ async fn subscribed(w: &World, c: &Caller, channel: String) -> Got {
             Ok(Some(pb::SubscribeResponse { message: Some(pb::subscribe_response::Message::Ready(_)) })) => Got::Ok,
             other => panic!("a granted subscription must start with `ready`, got {other:?}"),
         },
+    }
+}
+
+/// Waits for the first delivery of a webhook (the leader creates it within about a second).
+async fn wait_for_delivery(core: &TestCore, token: &str, webhook_id: &str) -> pb::WebhookDelivery {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let page = core
+            .webhooks()
+            .list_webhook_deliveries(authed(
+                pb::ListWebhookDeliveriesRequest { webhook_id: webhook_id.into(), ..Default::default() },
+                token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(d) = page.deliveries.into_iter().next() {
+            return d;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no delivery was created");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until a task reaches `status`.
+async fn wait_for_task(core: &TestCore, token: &str, id: &str, status: pb::TaskStatus) -> pb::Task {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let t = core
+            .tasks()
+            .get_task(authed(pb::GetTaskRequest { id: id.into() }, token))
+            .await
+            .unwrap()
+            .into_inner()
+            .task
+            .unwrap();
+        if t.status == status as i32 {
+            return t;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "task {id} stayed {:?}", t.status);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
@@ -921,6 +1035,70 @@ fn table() -> Vec<Row> {
         })),
         row("EventService/CheckSubscription", "the admin channel", ADMIN_ONLY, call!(|w, c| {
             got(w.core.events().check_subscription(c.req(pb::CheckSubscriptionRequest { channels: vec!["admin".into()] })).await)
+        })),
+
+        // --- Exports and tasks: exporting is an owner's job; a task is seen by its creator, the
+        // project's owners and admins, and is NOT_FOUND for everyone else.
+        row("ProjectService/ExportProject", "the project", MANAGE, call!(|w, c| {
+            got(w.core.projects().export_project(c.req(pb::ExportProjectRequest { id: w.project.id.clone() })).await)
+        })),
+        row("ProjectService/GetProjectExport", "the owner's export", OWNER_OR_ADMIN_ELSE_NOT_FOUND, call!(|w, c| {
+            got(w.core.projects().get_project_export(c.req(pb::GetProjectExportRequest { task_id: w.export_task.id.clone() })).await)
+        })),
+        row("TaskService/GetTask", "the owner's export", OWNER_OR_ADMIN_ELSE_NOT_FOUND, call!(|w, c| {
+            got(w.core.tasks().get_task(c.req(pb::GetTaskRequest { id: w.export_task.id.clone() })).await)
+        })),
+        row("TaskService/ListTasks", "the owner's export", [UNAUTH, HIDDEN, HIDDEN, HIDDEN, OK, OK], call!(|w, c| {
+            let id = w.export_task.id.clone();
+            seen(w.core.tasks().list_tasks(c.req(pb::ListTasksRequest { page_size: 1000, ..Default::default() })).await,
+                |r| r.tasks.iter().any(|t| t.id == id))
+        })),
+        // The export succeeded: those who see it may ask, and are told it cannot be retried/cancelled.
+        row("TaskService/RetryTask", "the owner's succeeded export",
+            [UNAUTH, NOT_FOUND, NOT_FOUND, NOT_FOUND, precondition("TASK_NOT_RETRYABLE"), precondition("TASK_NOT_RETRYABLE")],
+            call!(|w, c| got(w.core.tasks().retry_task(c.req(pb::RetryTaskRequest { id: w.export_task.id.clone() })).await))),
+        row("TaskService/CancelTask", "the owner's succeeded export",
+            [UNAUTH, NOT_FOUND, NOT_FOUND, NOT_FOUND, precondition("TASK_NOT_CANCELLABLE"), precondition("TASK_NOT_CANCELLABLE")],
+            call!(|w, c| got(w.core.tasks().cancel_task(c.req(pb::CancelTaskRequest { id: w.export_task.id.clone() })).await))),
+
+        // --- Webhooks: owners only; non-members get NOT_FOUND.
+        row("WebhookService/CreateWebhook", "on the project", MANAGE, call!(|w, c| {
+            got(w.core.webhooks().create_webhook(c.req(pb::CreateWebhookRequest {
+                project_id: w.project.id.clone(),
+                webhook: Some(pb::Webhook { url: "http://127.0.0.1:9/x".into(), event_types: vec!["*".into()], ..Default::default() }),
+            })).await)
+        })),
+        row("WebhookService/GetWebhook", "the project's", MANAGE, call!(|w, c| {
+            got(w.core.webhooks().get_webhook(c.req(pb::GetWebhookRequest { id: w.webhook.id.clone() })).await)
+        })),
+        row("WebhookService/ListWebhooks", "of the project", MANAGE, call!(|w, c| {
+            let id = w.webhook.id.clone();
+            seen(w.core.webhooks().list_webhooks(c.req(pb::ListWebhooksRequest { project_id: w.project.id.clone(), ..Default::default() })).await,
+                |r| r.webhooks.iter().any(|h| h.id == id))
+        })),
+        row("WebhookService/ListWebhooks", "without a project", [UNAUTH, HIDDEN, HIDDEN, HIDDEN, OK, OK], call!(|w, c| {
+            let id = w.webhook.id.clone();
+            seen(w.core.webhooks().list_webhooks(c.req(pb::ListWebhooksRequest { page_size: 1000, ..Default::default() })).await,
+                |r| r.webhooks.iter().any(|h| h.id == id))
+        })),
+        row("WebhookService/UpdateWebhook", "the project's (same description)", MANAGE, call!(|w, c| {
+            got(w.core.webhooks().update_webhook(c.req(pb::UpdateWebhookRequest {
+                webhook: Some(pb::Webhook { id: w.webhook.id.clone(), ..Default::default() }),
+                update_mask: mask(&["description"]),
+                etag: String::new(),
+            })).await)
+        })),
+        row("WebhookService/DeleteWebhook", "fresh webhook", MANAGE, call!(|w, c| {
+            let hook = w.fresh_webhook().await;
+            got(w.core.webhooks().delete_webhook(c.req(pb::DeleteWebhookRequest { id: hook.id, etag: String::new() })).await)
+        })),
+        row("WebhookService/ListWebhookDeliveries", "of the project's webhook", MANAGE, call!(|w, c| {
+            got(w.core.webhooks().list_webhook_deliveries(c.req(pb::ListWebhookDeliveriesRequest {
+                webhook_id: w.webhook.id.clone(), ..Default::default()
+            })).await)
+        })),
+        row("WebhookService/GetWebhookDelivery", "of the project's webhook", MANAGE, call!(|w, c| {
+            got(w.core.webhooks().get_webhook_delivery(c.req(pb::GetWebhookDeliveryRequest { id: w.delivery.id.clone() })).await)
         })),
     ]
 }

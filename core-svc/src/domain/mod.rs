@@ -65,6 +65,15 @@ string_enum!(
     MemberRole { Viewer = "viewer", Editor = "editor", Owner = "owner" }
 );
 string_enum!(ConfigOp { Set = "set", Delete = "delete", Rollback = "rollback" });
+string_enum!(TaskStatus {
+    Queued = "queued",
+    Running = "running",
+    Succeeded = "succeeded",
+    Failed = "failed",
+    Dead = "dead",
+    Cancelled = "cancelled",
+});
+string_enum!(DeliveryStatus { Pending = "pending", Delivered = "delivered", Dead = "dead" });
 
 impl MemberRole {
     fn rank(self) -> u8 {
@@ -185,6 +194,66 @@ pub struct Event {
     pub payload: Json,
     pub occurred_at: DateTime<Utc>,
     pub request_id: Option<String>,
+}
+
+/// A background task (SPEC §3 "Tasks").
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct Task {
+    pub id: Uuid,
+    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub status: TaskStatus,
+    pub project_id: Option<Uuid>,
+    #[serde(skip)]
+    pub payload: Json,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub progress: i32,
+    pub result: Option<Json>,
+    pub last_error: Option<String>,
+    pub created_by: Option<Uuid>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct Webhook {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub url: String,
+    /// Never serialized into events or logs.
+    #[serde(skip)]
+    pub secret: String,
+    pub event_types: Vec<String>,
+    pub active: bool,
+    pub description: String,
+    pub created_by: Option<Uuid>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct WebhookDelivery {
+    pub id: Uuid,
+    pub webhook_id: Uuid,
+    pub project_id: Uuid,
+    pub event_id: Uuid,
+    pub event_seq: i64,
+    pub event_type: String,
+    #[sqlx(try_from = "String")]
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub response_status: i32,
+    pub response_body: String,
+    pub last_error: String,
+    pub duration_ms: i64,
+    pub task_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 /// Who is calling, established by `service::auth::authenticate` from the bearer credential.

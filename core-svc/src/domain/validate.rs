@@ -131,6 +131,70 @@ pub fn description(field: &str, s: &str) -> Result<String> {
     }
 }
 
+/// A webhook target: an absolute http(s) URL with a host, no credentials, at most 2,048 bytes.
+/// (Where it points is checked at delivery time, against the address it resolves to.)
+pub fn webhook_url(field: &str, s: &str) -> Result<String> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 2048 {
+        return Err(Error::invalid(field, "must be an http(s) URL of at most 2048 characters"));
+    }
+    let url = url::Url::parse(s).map_err(|e| Error::invalid(field, format!("is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::invalid(field, "must use http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid(field, "must name a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(field, "must not carry credentials; sign with the secret instead"));
+    }
+    Ok(url.to_string())
+}
+
+/// Event-type globs of a webhook: 1 to 20 of e.g. `config.*`, `member.added`, `*`.
+pub fn event_type_globs(field: &str, globs: &[String]) -> Result<Vec<String>> {
+    static GLOB: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"^[a-z*][a-z_.*]{0,63}$").expect("valid regex"));
+    if globs.is_empty() || globs.len() > 20 {
+        return Err(Error::invalid(field, "give 1 to 20 event types (globs such as config.* or *)"));
+    }
+    let mut v = Violations::new();
+    for (i, g) in globs.iter().enumerate() {
+        if !GLOB.is_match(g) {
+            v.push(format!("{field}[{i}]"), "must be an event type or a glob such as config.* or *");
+        }
+    }
+    v.finish()?;
+    let mut out: Vec<String> = globs.to_vec();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// A webhook signing secret: 16 to 256 printable ASCII characters.
+pub fn webhook_secret(field: &str, s: &str) -> Result<String> {
+    if !(16..=256).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid(field, "must be 16 to 256 printable ASCII characters without spaces"));
+    }
+    Ok(s.to_string())
+}
+
+/// Whether `glob` (with `*` matching any run of characters) matches `s` entirely.
+pub fn glob_matches(glob: &str, s: &str) -> bool {
+    let mut parts = glob.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = s.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
+    for p in middle {
+        match rest.find(p) {
+            Some(i) => rest = &rest[i + p.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 pub fn config_value(field: &str, v: Option<Json>) -> Result<Json> {
     let v = v.ok_or_else(|| Error::invalid(field, "is required (any JSON value, null included)"))?;
     let size = serde_json::to_vec(&v).map_err(|e| Error::Internal(e.into()))?.len();
@@ -204,5 +268,27 @@ mod tests {
         assert!(check_version("config", None, 3).is_ok());
         assert!(check_version("config", Some(3), 3).is_ok());
         assert!(matches!(check_version("config", Some(2), 3), Err(Error::VersionMismatch { .. })));
+    }
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::glob_matches;
+
+    #[test]
+    fn globs_match_whole_event_types() {
+        for (g, s, m) in [
+            ("*", "config.set", true),
+            ("config.*", "config.set", true),
+            ("config.*", "configs.set", false),
+            ("config.set", "config.set", true),
+            ("config.set", "config.settled", false),
+            ("*.deleted", "project.deleted", true),
+            ("*.deleted", "project.updated", false),
+            ("member.*ed", "member.added", true),
+            ("a*a", "a", false),
+        ] {
+            assert_eq!(glob_matches(g, s), m, "{g} ~ {s}");
+        }
     }
 }

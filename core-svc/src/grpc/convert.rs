@@ -256,6 +256,90 @@ pub fn event(e: domain::Event) -> pb::Event {
     }
 }
 
+fn json_struct(j: Option<Json>) -> Option<Struct> {
+    match j {
+        None | Some(Json::Null) => None,
+        Some(Json::Object(o)) => Some(to_struct(o)),
+        Some(other) => Some(to_struct(Map::from_iter([("value".to_string(), other)]))),
+    }
+}
+
+pub fn task(t: domain::Task) -> pb::Task {
+    let status = match t.status {
+        domain::TaskStatus::Queued => pb::TaskStatus::Queued,
+        domain::TaskStatus::Running => pb::TaskStatus::Running,
+        domain::TaskStatus::Succeeded => pb::TaskStatus::Succeeded,
+        domain::TaskStatus::Failed => pb::TaskStatus::Failed,
+        domain::TaskStatus::Dead => pb::TaskStatus::Dead,
+        domain::TaskStatus::Cancelled => pb::TaskStatus::Cancelled,
+    };
+    pb::Task {
+        id: t.id.to_string(),
+        kind: t.kind,
+        status: status as i32,
+        attempts: t.attempts,
+        max_attempts: t.max_attempts,
+        run_time: ts(t.run_at),
+        progress: t.progress,
+        result: json_struct(t.result),
+        last_error: t.last_error.unwrap_or_default(),
+        created_by: opt_id(t.created_by),
+        project_id: opt_id(t.project_id),
+        create_time: ts(t.created_at),
+        update_time: ts(t.updated_at),
+        version: t.version,
+    }
+}
+
+/// A webhook; its secret only when `with_secret` (the create answer, or a secret change).
+pub fn webhook(w: domain::Webhook, with_secret: bool) -> pb::Webhook {
+    pb::Webhook {
+        id: w.id.to_string(),
+        project_id: w.project_id.to_string(),
+        url: w.url,
+        event_types: w.event_types,
+        active: w.active,
+        description: w.description,
+        secret: if with_secret { w.secret } else { String::new() },
+        create_time: ts(w.created_at),
+        update_time: ts(w.updated_at),
+        version: w.version,
+        etag: proto::etag::format(w.version),
+        created_by: opt_id(w.created_by),
+    }
+}
+
+pub fn delivery(d: domain::WebhookDelivery) -> pb::WebhookDelivery {
+    let status = match d.status {
+        domain::DeliveryStatus::Pending => pb::DeliveryStatus::Pending,
+        domain::DeliveryStatus::Delivered => pb::DeliveryStatus::Delivered,
+        domain::DeliveryStatus::Dead => pb::DeliveryStatus::Dead,
+    };
+    pb::WebhookDelivery {
+        id: d.id.to_string(),
+        webhook_id: d.webhook_id.to_string(),
+        project_id: d.project_id.to_string(),
+        event_id: d.event_id.to_string(),
+        event_seq: d.event_seq,
+        event_type: d.event_type,
+        status: status as i32,
+        attempts: d.attempts,
+        response_status: d.response_status,
+        response_body: d.response_body,
+        last_error: d.last_error,
+        duration_ms: d.duration_ms,
+        task_id: d.task_id.to_string(),
+        create_time: ts(d.created_at),
+        update_time: ts(d.updated_at),
+        deliver_time: opt_ts(d.delivered_at),
+    }
+}
+
+/// The export document as a Struct.
+pub fn document(j: Json) -> Option<Struct> {
+    json_struct(Some(j))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,13 @@
 //! One `impl` per generated service trait.
 
+use std::pin::Pin;
+
 use proto::v1::{
     self as pb, auth_service_server::AuthService, config_service_server::ConfigService,
     event_service_server::EventService, member_service_server::MemberService, project_service_server::ProjectService,
-    setting_service_server::SettingService, user_service_server::UserService,
+    setting_service_server::SettingService, task_service_server::TaskService, user_service_server::UserService,
+    webhook_service_server::WebhookService,
 };
-use std::pin::Pin;
 
 use pb::subscribe_response::Message;
 use tokio_stream::{Stream, StreamExt, wrappers::ReceiverStream};
@@ -16,7 +18,10 @@ use crate::{
     domain::{self, Event, ProjectStatus},
     error::Error,
     list::ListParams,
-    service::{auth::TokenPair, configs::ImportEntry, events::FeedItem, projects::ProjectPatch, users::UserPatch},
+    service::{
+        auth::TokenPair, configs::ImportEntry, events::FeedItem, projects::ProjectPatch, users::UserPatch,
+        webhooks::WebhookPatch,
+    },
 };
 
 type R<T> = Result<Response<T>, Status>;
@@ -277,6 +282,18 @@ impl ProjectService for Rpc {
         let v = self.core.delete_project(&caller, &meta, &r.id, etag("etag", &r.etag)?).await?;
         ok(pb::DeleteProjectResponse { project: Some(convert::project(v)) })
     }
+
+    async fn export_project(&self, req: Request<pb::ExportProjectRequest>) -> R<pb::ExportProjectResponse> {
+        let (caller, meta) = self.auth(&req).await?;
+        let t = self.core.export_project(&caller, &meta, &req.into_inner().id).await?;
+        ok(pb::ExportProjectResponse { task: Some(convert::task(t)) })
+    }
+
+    async fn get_project_export(&self, req: Request<pb::GetProjectExportRequest>) -> R<pb::GetProjectExportResponse> {
+        let (caller, _) = self.auth(&req).await?;
+        let doc = self.core.get_project_export(&caller, &req.into_inner().task_id).await?;
+        ok(pb::GetProjectExportResponse { document: convert::document(doc) })
+    }
 }
 
 #[tonic::async_trait]
@@ -508,13 +525,135 @@ impl EventService for Rpc {
     }
 }
 
+#[tonic::async_trait]
+impl TaskService for Rpc {
+    async fn get_task(&self, req: Request<pb::GetTaskRequest>) -> R<pb::GetTaskResponse> {
+        let (caller, _) = self.auth(&req).await?;
+        ok(pb::GetTaskResponse { task: Some(convert::task(self.core.get_task(&caller, &req.into_inner().id).await?)) })
+    }
+
+    async fn list_tasks(&self, req: Request<pb::ListTasksRequest>) -> R<pb::ListTasksResponse> {
+        let (caller, _) = self.auth(&req).await?;
+        let r = req.into_inner();
+        let page = self.core.list_tasks(&caller, list_params!(r)).await?;
+        ok(pb::ListTasksResponse {
+            tasks: page.items.into_iter().map(convert::task).collect(),
+            next_page_token: page.next_page_token,
+            total_size: page.total_size,
+        })
+    }
+
+    async fn retry_task(&self, req: Request<pb::RetryTaskRequest>) -> R<pb::RetryTaskResponse> {
+        let (caller, meta) = self.auth(&req).await?;
+        let t = self.core.retry_task(&caller, &meta, &req.into_inner().id).await?;
+        ok(pb::RetryTaskResponse { task: Some(convert::task(t)) })
+    }
+
+    async fn cancel_task(&self, req: Request<pb::CancelTaskRequest>) -> R<pb::CancelTaskResponse> {
+        let (caller, _) = self.auth(&req).await?;
+        let t = self.core.cancel_task(&caller, &req.into_inner().id).await?;
+        ok(pb::CancelTaskResponse { task: Some(convert::task(t)) })
+    }
+}
+
+/// The fields of `w` named by `paths`.
+fn webhook_patch(w: &pb::Webhook, paths: &[&str]) -> WebhookPatch {
+    let mut patch = WebhookPatch::default();
+    for p in paths {
+        match *p {
+            "url" => patch.url = Some(w.url.clone()),
+            "event_types" => patch.event_types = Some(w.event_types.clone()),
+            "active" => patch.active = Some(w.active),
+            "description" => patch.description = Some(w.description.clone()),
+            "secret" => patch.secret = Some(w.secret.clone()),
+            _ => {}
+        }
+    }
+    patch
+}
+
+#[tonic::async_trait]
+impl WebhookService for Rpc {
+    async fn create_webhook(&self, req: Request<pb::CreateWebhookRequest>) -> R<pb::CreateWebhookResponse> {
+        let (caller, meta) = self.auth(&req).await?;
+        let r = req.into_inner();
+        let w = r.webhook.ok_or_else(|| Status::from(Error::invalid("webhook", "is required")))?;
+        // proto3 cannot tell "active: false" from "not given"; a new webhook is active unless
+        // asked otherwise, which needs UpdateWebhook.
+        let mut patch = webhook_patch(&w, &["url", "event_types", "description", "secret"]);
+        patch.active = Some(true);
+        let hook = self.core.create_webhook(&caller, &meta, &r.project_id, patch).await?;
+        ok(pb::CreateWebhookResponse { webhook: Some(convert::webhook(hook, true)) })
+    }
+
+    async fn get_webhook(&self, req: Request<pb::GetWebhookRequest>) -> R<pb::GetWebhookResponse> {
+        let (caller, _) = self.auth(&req).await?;
+        let hook = self.core.get_webhook(&caller, &req.into_inner().id).await?;
+        ok(pb::GetWebhookResponse { webhook: Some(convert::webhook(hook, false)) })
+    }
+
+    async fn list_webhooks(&self, req: Request<pb::ListWebhooksRequest>) -> R<pb::ListWebhooksResponse> {
+        let (caller, _) = self.auth(&req).await?;
+        let r = req.into_inner();
+        let page = self.core.list_webhooks(&caller, &r.project_id, list_params!(r)).await?;
+        ok(pb::ListWebhooksResponse {
+            webhooks: page.items.into_iter().map(|w| convert::webhook(w, false)).collect(),
+            next_page_token: page.next_page_token,
+            total_size: page.total_size,
+        })
+    }
+
+    async fn update_webhook(&self, req: Request<pb::UpdateWebhookRequest>) -> R<pb::UpdateWebhookResponse> {
+        let (caller, meta) = self.auth(&req).await?;
+        let r = req.into_inner();
+        let w = r.webhook.ok_or_else(|| Status::from(Error::invalid("webhook", "is required")))?;
+        let known = ["url", "event_types", "active", "description", "secret"];
+        let paths = mask_paths(&r.update_mask, &known, &known[..4])?;
+        let patch = webhook_patch(&w, &paths);
+        let (hook, secret_changed) =
+            self.core.update_webhook(&caller, &meta, &w.id, patch, etag("etag", &r.etag)?).await?;
+        ok(pb::UpdateWebhookResponse { webhook: Some(convert::webhook(hook, secret_changed)) })
+    }
+
+    async fn delete_webhook(&self, req: Request<pb::DeleteWebhookRequest>) -> R<pb::DeleteWebhookResponse> {
+        let (caller, meta) = self.auth(&req).await?;
+        let r = req.into_inner();
+        let hook = self.core.delete_webhook(&caller, &meta, &r.id, etag("etag", &r.etag)?).await?;
+        ok(pb::DeleteWebhookResponse { webhook: Some(convert::webhook(hook, false)) })
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        req: Request<pb::ListWebhookDeliveriesRequest>,
+    ) -> R<pb::ListWebhookDeliveriesResponse> {
+        let (caller, _) = self.auth(&req).await?;
+        let r = req.into_inner();
+        let page = self.core.list_webhook_deliveries(&caller, &r.webhook_id, list_params!(r)).await?;
+        ok(pb::ListWebhookDeliveriesResponse {
+            deliveries: page.items.into_iter().map(convert::delivery).collect(),
+            next_page_token: page.next_page_token,
+            total_size: page.total_size,
+        })
+    }
+
+    async fn get_webhook_delivery(
+        &self,
+        req: Request<pb::GetWebhookDeliveryRequest>,
+    ) -> R<pb::GetWebhookDeliveryResponse> {
+        let (caller, _) = self.auth(&req).await?;
+        let d = self.core.get_webhook_delivery(&caller, &req.into_inner().id).await?;
+        ok(pb::GetWebhookDeliveryResponse { delivery: Some(convert::delivery(d)) })
+    }
+}
+
 /// Every platform.v1 service, ready to serve; messages above `max_message_bytes` are refused.
 pub fn router(rpc: Rpc, max_message_bytes: usize) -> Routes {
     use pb::{
         auth_service_server::AuthServiceServer, config_service_server::ConfigServiceServer,
         event_service_server::EventServiceServer, member_service_server::MemberServiceServer,
         project_service_server::ProjectServiceServer, setting_service_server::SettingServiceServer,
-        user_service_server::UserServiceServer,
+        task_service_server::TaskServiceServer, user_service_server::UserServiceServer,
+        webhook_service_server::WebhookServiceServer,
     };
     let m = max_message_bytes;
     Routes::new(AuthServiceServer::new(rpc.clone()).max_decoding_message_size(m))
@@ -523,5 +662,7 @@ pub fn router(rpc: Rpc, max_message_bytes: usize) -> Routes {
         .add_service(MemberServiceServer::new(rpc.clone()).max_decoding_message_size(m))
         .add_service(ConfigServiceServer::new(rpc.clone()).max_decoding_message_size(m))
         .add_service(SettingServiceServer::new(rpc.clone()).max_decoding_message_size(m))
-        .add_service(EventServiceServer::new(rpc).max_decoding_message_size(m))
+        .add_service(EventServiceServer::new(rpc.clone()).max_decoding_message_size(m))
+        .add_service(TaskServiceServer::new(rpc.clone()).max_decoding_message_size(m))
+        .add_service(WebhookServiceServer::new(rpc).max_decoding_message_size(m))
 }

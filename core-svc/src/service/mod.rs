@@ -12,7 +12,9 @@ pub mod events;
 pub mod members;
 pub mod projects;
 pub mod settings;
+pub mod tasks;
 pub mod users;
+pub mod webhooks;
 
 use sqlx::{PgPool, Postgres, Transaction};
 
@@ -37,6 +39,8 @@ pub struct Core {
     pub feed: Feed,
     /// The read cache in Redis.
     pub cache: Cache,
+    /// The Redis list this deployment's tasks are dispatched on (`tasks::queue_key`).
+    pub task_queue: std::sync::Arc<str>,
 }
 
 impl Core {

@@ -104,4 +104,13 @@ impl Core {
             .filter(|c| c.deleted_at.is_none())
             .and_then(|c| c.value.as_bool()))
     }
+
+    /// An integer setting the platform reads itself (None when unset, deleted or not an integer).
+    pub async fn setting_i64(&self, key: &str) -> Result<Option<i64>> {
+        let mut conn = self.db.acquire().await?;
+        Ok(configs::get_by_key(&mut conn, None, key, false)
+            .await?
+            .filter(|c| c.deleted_at.is_none())
+            .and_then(|c| c.value.as_i64().or_else(|| c.value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))))
+    }
 }

@@ -228,3 +228,22 @@ pub async fn effective(conn: &mut PgConnection, project_id: Uuid) -> Result<Vec<
     .fetch_all(conn)
     .await?)
 }
+
+/// Every config of a project, deleted ones included (for exports), by key.
+pub async fn all_of_project(conn: &mut PgConnection, project_id: Uuid) -> Result<Vec<Config>> {
+    Ok(sqlx::query_as::<_, Config>(sql!("SELECT {COLUMNS} FROM configs c WHERE c.project_id = $1 ORDER BY c.key"))
+        .bind(project_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The revisions of `config_ids`, oldest first per config.
+pub async fn revisions_of(conn: &mut PgConnection, config_ids: &[Uuid]) -> Result<Vec<ConfigRevision>> {
+    Ok(sqlx::query_as::<_, ConfigRevision>(sql!(
+        "SELECT {REV_COLUMNS} FROM config_revisions r JOIN configs c ON c.id = r.config_id
+         WHERE r.config_id = ANY($1) ORDER BY r.config_id, r.version"
+    ))
+    .bind(config_ids)
+    .fetch_all(conn)
+    .await?)
+}

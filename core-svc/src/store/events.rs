@@ -48,3 +48,22 @@ pub async fn get(conn: &mut PgConnection, viewer: Uuid, admin: bool, id: Uuid) -
     push_visible(&mut qb, viewer, admin);
     Ok(qb.build_query_as::<Event>().fetch_optional(conn).await?)
 }
+
+/// One sequenced event by id, whoever may see it (for webhook deliveries).
+pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<Event>> {
+    Ok(sqlx::query_as::<_, Event>(sql!("SELECT {COLUMNS} FROM events e WHERE e.id = $1 AND e.seq IS NOT NULL"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Deletes sequenced events older than `days` days; returns how many.
+pub async fn trim_older_than(conn: &mut PgConnection, days: i64) -> Result<u64> {
+    let r = sqlx::query(
+        "DELETE FROM events WHERE seq IS NOT NULL AND occurred_at < now() - make_interval(days => $1::int)",
+    )
+    .bind(days)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected())
+}

@@ -97,3 +97,13 @@ pub async fn list(
 pub async fn user_ids(conn: &mut PgConnection, project_id: Uuid) -> Result<Vec<Uuid>> {
     Ok(sqlx::query_scalar("SELECT user_id FROM members WHERE project_id = $1").bind(project_id).fetch_all(conn).await?)
 }
+
+/// Every member of a project (for exports).
+pub async fn all_of_project(conn: &mut PgConnection, project_id: Uuid) -> Result<Vec<Member>> {
+    Ok(sqlx::query_as::<_, Member>(sql!(
+        "SELECT {COLUMNS} FROM members m WHERE m.project_id = $1 ORDER BY m.created_at, m.id"
+    ))
+    .bind(project_id)
+    .fetch_all(conn)
+    .await?)
+}

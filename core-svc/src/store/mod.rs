@@ -16,8 +16,10 @@ pub mod configs;
 pub mod events;
 pub mod members;
 pub mod projects;
+pub mod tasks;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use crate::error::Error;
 

@@ -233,3 +233,21 @@ pub async fn api_token_principal(conn: &mut PgConnection, hash: &[u8]) -> Result
     .fetch_optional(conn)
     .await?)
 }
+
+/// Deletes sessions that ended (expired or revoked) over a week ago, with their refresh tokens,
+/// and API tokens that expired or were revoked over 30 days ago. Returns (sessions, api tokens).
+pub async fn purge_ended(conn: &mut PgConnection) -> Result<(u64, u64)> {
+    let sessions = sqlx::query(
+        "DELETE FROM sessions WHERE expires_at < now() - interval '7 days' OR revoked_at < now() - interval '7 days'",
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let api = sqlx::query(
+        "DELETE FROM api_tokens WHERE expires_at < now() - interval '30 days' OR revoked_at < now() - interval '30 days'",
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok((sessions, api))
+}

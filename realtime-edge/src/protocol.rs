@@ -1,0 +1,340 @@
+//! The `GET /ws` wire protocol (SPEC §4, `PROTOCOL.md`): parsing client frames, writing server
+//! frames, error codes and close codes. Nothing here does IO.
+//!
+//! [`ErrorCode::from_core`] is the one mapping of a core-svc status to a WebSocket error code.
+
+use std::fmt;
+
+use edge_kit::CoreError;
+use prost_types::value::Kind;
+use serde_json::{Map, Number, Value, json};
+use tonic::Code;
+
+/// Largest client text frame accepted (SPEC §5); larger ones close the socket with 1009.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Close codes the server sends (RFC 6455 §7.4.1 and the IANA registry).
+pub mod close {
+    /// The client asked to close, or the connection is done.
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down; reconnect (to another instance) and resume with `after`.
+    pub const GOING_AWAY: u16 = 1001;
+    /// No valid credentials (after an `unauthenticated` error frame).
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// A frame over [`super::MAX_FRAME_BYTES`].
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The client fell too far behind (its outbound queue overflowed); resume with `after`.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+}
+
+/// The `code` of an `error` frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The caller lacks the role (`admin` for a non-admin).
+    Forbidden,
+    /// Not found, or not visible to the caller (a non-member's project).
+    NotFound,
+    /// The frame could not be understood, or breaks a limit of the connection.
+    BadRequest,
+    /// No credentials, or they are not (or no longer) valid.
+    Unauthenticated,
+    /// Too many frames per second.
+    RateLimited,
+    /// core-svc could not answer (down, restarting, or an internal error); try again.
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// The one mapping of core-svc's status codes to WebSocket error codes.
+    pub fn from_core(err: &CoreError) -> Self {
+        Self::from_code(err.code)
+    }
+
+    /// See [`Self::from_core`].
+    pub fn from_code(code: Code) -> Self {
+        match code {
+            Code::PermissionDenied => Self::Forbidden,
+            Code::NotFound => Self::NotFound,
+            Code::InvalidArgument | Code::OutOfRange | Code::FailedPrecondition | Code::AlreadyExists => {
+                Self::BadRequest
+            }
+            Code::Unauthenticated => Self::Unauthenticated,
+            Code::ResourceExhausted => Self::RateLimited,
+            _ => Self::Unavailable,
+        }
+    }
+
+    /// True when the error means the caller's access is gone (the subscription cannot continue
+    /// with these credentials), as opposed to a transient failure.
+    pub fn is_access_denied(code: Code) -> bool {
+        matches!(code, Code::PermissionDenied | Code::NotFound | Code::Unauthenticated | Code::InvalidArgument)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::BadRequest => "bad_request",
+            Self::Unauthenticated => "unauthenticated",
+            Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A frame from the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientFrame {
+    Auth { id: Option<String>, token: String },
+    Subscribe { id: Option<String>, channel: String, after: Option<i64> },
+    Unsubscribe { id: Option<String>, channel: String },
+    Ping { id: Option<String> },
+}
+
+/// A client frame that could not be understood: answered with a `bad_request` error frame that
+/// echoes the frame's `id` when it had a readable one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub id: Option<String>,
+    pub message: String,
+}
+
+/// Longest `id` echoed back; a longer one is refused rather than copied into every answer.
+const MAX_ID_LEN: usize = 128;
+/// Longest channel name (`project:<uuid>` is 44 bytes).
+const MAX_CHANNEL_LEN: usize = 256;
+
+/// Parses a text frame.
+pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+    let bad = |id: Option<String>, message: String| FrameError { id, message };
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| bad(None, format!("the frame is not valid JSON: {e}")))?;
+    let Value::Object(obj) = value else {
+        return Err(bad(None, "the frame must be a JSON object".into()));
+    };
+    let id = match obj.get("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.len() <= MAX_ID_LEN => Some(s.clone()),
+        Some(Value::String(_)) => return Err(bad(None, format!("id must be at most {MAX_ID_LEN} bytes"))),
+        Some(_) => return Err(bad(None, "id must be a string".into())),
+    };
+    let string = |field: &str| -> Result<String, FrameError> {
+        match obj.get(field) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            Some(Value::String(_)) => Err(bad(id.clone(), format!("{field} must not be empty"))),
+            None | Some(Value::Null) => Err(bad(id.clone(), format!("{field} is required"))),
+            Some(_) => Err(bad(id.clone(), format!("{field} must be a string"))),
+        }
+    };
+    let channel = || -> Result<String, FrameError> {
+        let channel = string("channel")?;
+        if channel.len() > MAX_CHANNEL_LEN {
+            return Err(bad(id.clone(), format!("channel must be at most {MAX_CHANNEL_LEN} bytes")));
+        }
+        Ok(channel)
+    };
+    let kind = match obj.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        None | Some(Value::Null) => return Err(bad(id, "type is required".into())),
+        Some(_) => return Err(bad(id, "type must be a string".into())),
+    };
+    match kind {
+        "auth" => Ok(ClientFrame::Auth { token: string("token")?, id }),
+        "subscribe" => {
+            let after = match obj.get("after") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => match n.as_i64() {
+                    Some(n) if n >= 0 => Some(n),
+                    _ => return Err(bad(id, "after must be a non-negative integer (a seq)".into())),
+                },
+                Some(_) => return Err(bad(id, "after must be a non-negative integer (a seq)".into())),
+            };
+            Ok(ClientFrame::Subscribe { channel: channel()?, id, after })
+        }
+        "unsubscribe" => Ok(ClientFrame::Unsubscribe { channel: channel()?, id }),
+        "ping" => Ok(ClientFrame::Ping { id }),
+        other => {
+            let shown: String = other.chars().take(32).collect();
+            Err(bad(id, format!("unknown frame type {shown:?}; expected auth, subscribe, unsubscribe or ping")))
+        }
+    }
+}
+
+fn with_id(mut frame: Map<String, Value>, id: Option<&str>) -> String {
+    if let Some(id) = id {
+        frame.insert("id".into(), Value::String(id.to_owned()));
+    }
+    Value::Object(frame).to_string()
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// `{"type":"authenticated","id":…,"user_id":…}`: the credentials were accepted.
+pub fn authenticated(id: Option<&str>, user_id: &str) -> String {
+    with_id(object(json!({"type": "authenticated", "user_id": user_id})), id)
+}
+
+/// `{"type":"subscribed","id":…,"channel":…,"seq":…}`: events after `seq` follow.
+pub fn subscribed(id: Option<&str>, channel: &str, seq: i64) -> String {
+    with_id(object(json!({"type": "subscribed", "channel": channel, "seq": seq})), id)
+}
+
+/// `{"type":"unsubscribed","id":…,"channel":…}`: nothing more comes from this channel.
+pub fn unsubscribed(id: Option<&str>, channel: &str) -> String {
+    with_id(object(json!({"type": "unsubscribed", "channel": channel})), id)
+}
+
+/// `{"type":"pong","id":…}`.
+pub fn pong(id: Option<&str>) -> String {
+    with_id(object(json!({"type": "pong"})), id)
+}
+
+/// `{"type":"error","id":…,"code":…,"message":…}`, with `channel` when the error ends (or
+/// refuses) a subscription.
+pub fn error(id: Option<&str>, code: ErrorCode, message: &str, channel: Option<&str>) -> String {
+    let mut frame = object(json!({"type": "error", "code": code.as_str(), "message": message}));
+    if let Some(channel) = channel {
+        frame.insert("channel".into(), Value::String(channel.to_owned()));
+    }
+    with_id(frame, id)
+}
+
+/// `{"type":"event","channel":…,"seq":…,"event":{…}}`, `event_json` being [`event_json`]'s
+/// output (serialised once per event, however many clients get it).
+pub fn event(channel: &str, seq: i64, event_json: &str) -> String {
+    format!(r#"{{"type":"event","channel":{},"seq":{seq},"event":{event_json}}}"#, Value::String(channel.to_owned()))
+}
+
+/// The `event` object of an event frame: `id, type, actor_id, resource{type,id}, payload,
+/// occurred_at, request_id, channels`.
+pub fn event_json(e: &proto::v1::Event) -> String {
+    let occurred_at = e.occur_time.as_ref().and_then(|t| {
+        chrono::DateTime::<chrono::Utc>::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    });
+    json!({
+        "id": e.id,
+        "type": e.r#type,
+        "actor_id": e.actor_id,
+        "resource": e.resource.as_ref().map(|r| json!({"type": r.r#type, "id": r.id})),
+        "payload": e.payload.as_ref().map_or(Value::Null, struct_to_json),
+        "occurred_at": occurred_at,
+        "request_id": e.request_id,
+        "channels": e.channels,
+    })
+    .to_string()
+}
+
+fn struct_to_json(s: &prost_types::Struct) -> Value {
+    Value::Object(s.fields.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect())
+}
+
+fn value_to_json(v: &prost_types::Value) -> Value {
+    match &v.kind {
+        None | Some(Kind::NullValue(_)) => Value::Null,
+        Some(Kind::BoolValue(b)) => Value::Bool(*b),
+        Some(Kind::NumberValue(n)) => number(*n),
+        Some(Kind::StringValue(s)) => Value::String(s.clone()),
+        Some(Kind::ListValue(l)) => Value::Array(l.values.iter().map(value_to_json).collect()),
+        Some(Kind::StructValue(s)) => struct_to_json(s),
+    }
+}
+
+/// Integral numbers stay integers (`3`, not `3.0`), as clients wrote them.
+fn number(n: f64) -> Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if n.fract() == 0.0 && n.abs() < EXACT {
+        #[allow(clippy::cast_possible_truncation)]
+        return Value::Number(Number::from(n as i64));
+    }
+    Number::from_f64(n).map_or(Value::Null, Value::Number)
+}
+
+/// A string literal of core's filter language (`"…"`, with `\` and `"` escaped).
+pub fn filter_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_parse() {
+        assert_eq!(
+            parse(r#"{"type":"subscribe","id":"1","channel":"system","after":12}"#),
+            Ok(ClientFrame::Subscribe { id: Some("1".into()), channel: "system".into(), after: Some(12) })
+        );
+        assert_eq!(
+            parse(r#"{"type":"unsubscribe","channel":"system"}"#),
+            Ok(ClientFrame::Unsubscribe { id: None, channel: "system".into() })
+        );
+        assert_eq!(parse(r#"{"type":"ping","id":"3"}"#), Ok(ClientFrame::Ping { id: Some("3".into()) }));
+        assert_eq!(parse(r#"{"type":"auth","token":"t"}"#), Ok(ClientFrame::Auth { id: None, token: "t".into() }));
+    }
+
+    #[test]
+    fn bad_frames_say_why_and_echo_the_id() {
+        for (text, needle) in [
+            ("nope", "not valid JSON"),
+            ("[1]", "JSON object"),
+            (r#"{"id":"9"}"#, "type is required"),
+            (r#"{"type":"dance","id":"9"}"#, "unknown frame type"),
+            (r#"{"type":"subscribe","id":"9"}"#, "channel is required"),
+            (r#"{"type":"subscribe","id":"9","channel":7}"#, "channel must be a string"),
+            (r#"{"type":"subscribe","id":"9","channel":"system","after":-1}"#, "after must be"),
+            (r#"{"type":"subscribe","id":"9","channel":"system","after":"1"}"#, "after must be"),
+            (r#"{"type":"auth","id":"9"}"#, "token is required"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.message.contains(needle), "{text}: {err:?}");
+            if text.contains(r#""id":"9""#) {
+                assert_eq!(err.id.as_deref(), Some("9"), "{text}");
+            }
+        }
+        assert!(parse(r#"{"type":"ping","id":5}"#).is_err());
+    }
+
+    #[test]
+    fn server_frames() {
+        let v: Value = serde_json::from_str(&subscribed(Some("1"), "system", 5)).unwrap();
+        assert_eq!(v, json!({"type":"subscribed","id":"1","channel":"system","seq":5}));
+        let v: Value = serde_json::from_str(&error(None, ErrorCode::NotFound, "gone", Some("c"))).unwrap();
+        assert_eq!(v, json!({"type":"error","code":"not_found","message":"gone","channel":"c"}));
+        let v: Value = serde_json::from_str(&event("a\"b", 7, r#"{"id":"x"}"#)).unwrap();
+        assert_eq!(v, json!({"type":"event","channel":"a\"b","seq":7,"event":{"id":"x"}}));
+        assert_eq!(filter_literal(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+
+    #[test]
+    fn status_codes_map_in_one_place() {
+        assert_eq!(ErrorCode::from_code(Code::PermissionDenied).as_str(), "forbidden");
+        assert_eq!(ErrorCode::from_code(Code::NotFound).as_str(), "not_found");
+        assert_eq!(ErrorCode::from_code(Code::InvalidArgument).as_str(), "bad_request");
+        assert_eq!(ErrorCode::from_code(Code::Unauthenticated).as_str(), "unauthenticated");
+        assert_eq!(ErrorCode::from_code(Code::ResourceExhausted).as_str(), "rate_limited");
+        for code in [Code::Unavailable, Code::Internal, Code::DeadlineExceeded, Code::Unknown] {
+            assert_eq!(ErrorCode::from_code(code).as_str(), "unavailable");
+        }
+    }
+}
