@@ -15,8 +15,9 @@
 //!
 //! **Redis down.** Reads go to PostgreSQL (the circuit breaker in `redis.rs` makes that
 //! immediate); a bump that fails is retried in the background until Redis takes it, and writes
-//! never fail because of the cache. Counted in `core_cache_requests_total{kind,result}` and
-//! `core_cache_loads_total{kind}`.
+//! never fail because of the cache. Counted in `core_cache_requests_total{kind,result}` (result:
+//! `hit`, `shared` — waited for another caller's load —, `miss` — loaded from PostgreSQL —, or
+//! `error` — Redis unavailable) and `core_cache_loads_total{kind}`.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -147,9 +148,9 @@ impl Cache {
             Ok((generation, None)) => Some(generation),
             Err(()) => None,
         };
-        count(key.kind, if generation.is_some() { "miss" } else { "error" });
         let Some(generation) = generation else {
             // Redis is down: no cache, no flight to fill it.
+            count(key.kind, "error");
             metrics::counter!("core_cache_loads_total", "kind" => key.kind).increment(1);
             return load().await;
         };
@@ -175,11 +176,14 @@ impl Cache {
                 count(key.kind, "shared");
                 return Ok(v);
             }
+            // The leader failed or went away: load for ourselves.
+            count(key.kind, "miss");
             metrics::counter!("core_cache_loads_total", "kind" => key.kind).increment(1);
             return load().await;
         }
         let tx = tx.expect("leader has the sender");
         let _guard = FlightGuard { flights: &self.flights, key: full_key.clone() };
+        count(key.kind, "miss");
         metrics::counter!("core_cache_loads_total", "kind" => key.kind).increment(1);
         let loaded = load().await;
         let json: Option<Arc<str>> = match &loaded {

@@ -200,8 +200,7 @@ impl Feed {
 
     /// A feed starting at the latest seq in the log.
     pub async fn start(pool: &PgPool) -> sqlx::Result<Self> {
-        let head: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM events").fetch_one(pool).await?;
-        Ok(Self::new(head.unwrap_or(0)))
+        Ok(Self::new(max_seq(pool).await?))
     }
 
     /// Live batches from now on. Subscribe *before* reading [`Feed::head`]: then every event
@@ -229,6 +228,12 @@ impl Feed {
         // No receiver is fine: nobody is subscribed on this replica.
         let _ = self.inner.tx.send(Arc::new(batch));
     }
+}
+
+/// The latest sequenced seq in the log (0 when empty).
+pub async fn max_seq(pool: &PgPool) -> sqlx::Result<i64> {
+    let max: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM events").fetch_one(pool).await?;
+    Ok(max.unwrap_or(0))
 }
 
 /// Reads newly sequenced events and broadcasts them. Every replica runs one.

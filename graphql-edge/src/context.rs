@@ -7,7 +7,8 @@ use proto::v1::{
     auth_service_client::AuthServiceClient, config_service_client::ConfigServiceClient,
     event_service_client::EventServiceClient, member_service_client::MemberServiceClient,
     project_service_client::ProjectServiceClient, setting_service_client::SettingServiceClient,
-    user_service_client::UserServiceClient,
+    task_service_client::TaskServiceClient, user_service_client::UserServiceClient,
+    webhook_service_client::WebhookServiceClient,
 };
 use tonic::transport::Channel;
 
@@ -48,6 +49,12 @@ impl Core {
     }
     pub fn events(&self) -> EventServiceClient<Channel> {
         EventServiceClient::new(self.channel.clone())
+    }
+    pub fn tasks(&self) -> TaskServiceClient<Channel> {
+        TaskServiceClient::new(self.channel.clone())
+    }
+    pub fn webhooks(&self) -> WebhookServiceClient<Channel> {
+        WebhookServiceClient::new(self.channel.clone())
     }
 }
 

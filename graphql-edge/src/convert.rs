@@ -89,6 +89,17 @@ impl Filter {
         self
     }
 
+    /// `(field = "a" OR field = "b")`: any of the values (none: no restriction).
+    pub fn any<'a>(mut self, field: &str, values: impl IntoIterator<Item = &'a str>) -> Self {
+        let terms: Vec<String> = values.into_iter().map(|v| format!("{field} = {}", quote(v))).collect();
+        match terms.len() {
+            0 => {}
+            1 => self.0.extend(terms),
+            _ => self.0.push(format!("({})", terms.join(" OR "))),
+        }
+        self
+    }
+
     /// Free text over the resource's text fields.
     pub fn text(mut self, text: Option<&str>) -> Self {
         if let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) {
@@ -155,6 +166,8 @@ mod tests {
         assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
         let f = Filter::default().eq("slug", Some("x\" OR id = \"y")).text(Some(" hi ")).build();
         assert_eq!(f, r#"slug = "x\" OR id = \"y" AND "hi""#);
+        let f = Filter::default().any("status", ["a", "b"]).any("kind", ["k"]).any("x", []).build();
+        assert_eq!(f, r#"(status = "a" OR status = "b") AND kind = "k""#);
     }
 
     #[test]

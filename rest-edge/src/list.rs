@@ -57,9 +57,17 @@ pub struct ListPlan {
     pub matches_nothing: bool,
     /// Set for [`ListSpec::ids_by_get`] resources when the query asks for ids.
     pub ids: Option<Vec<String>>,
+    /// `(proto field, value)` of every plain equality with one value (also in [`Self::filter`]),
+    /// for List requests that name their parent in a field of their own (e.g. `project_id`).
+    pub equals: Vec<(String, String)>,
 }
 
 impl ListPlan {
+    /// The value of a one-valued equality on `field` (a proto field name), if the query has one.
+    pub fn equal(&self, field: &str) -> Option<&str> {
+        self.equals.iter().find(|(f, _)| f == field).map(|(_, v)| v.as_str())
+    }
+
     /// `Content-Range: <resource> <first>-<last>/<total>` (`*/<total>` for an empty page).
     pub fn content_range(&self, spec: &ListSpec, returned: usize, total: i64) -> String {
         if returned == 0 {
@@ -176,7 +184,11 @@ pub fn plan_from(
 fn build(p: Parsed) -> Result<ListPlan, ParseError> {
     let mut matches_nothing = false;
     let mut terms = Vec::new();
+    let mut equals = Vec::new();
     for (field, op, values) in &p.restrictions {
+        if let ([value], "=") = (values.as_slice(), *op) {
+            equals.push((field.clone(), value.clone()));
+        }
         if values.is_empty() {
             matches_nothing = true;
             continue;
@@ -212,6 +224,7 @@ fn build(p: Parsed) -> Result<ListPlan, ParseError> {
         order_by,
         matches_nothing,
         ids: None,
+        equals,
     })
 }
 
@@ -399,6 +412,9 @@ mod tests {
         assert_eq!(p.filter, r#"status = "active""#);
         let p = q(&[("id", "a"), ("id", "b"), ("seq_gte", "3")]).unwrap();
         assert_eq!(p.filter, r#"(id = "a" OR id = "b") AND seq >= "3""#);
+        assert_eq!((p.equal("id"), p.equal("seq")), (None, None));
+        let p = q(&[("filter", r#"{"status":"active","id":["a"]}"#)]).unwrap();
+        assert_eq!((p.equal("status"), p.equal("id")), (Some("active"), Some("a")));
     }
 
     #[test]

@@ -238,6 +238,73 @@ await check('api-tokens: nine methods', async () => {
   assert((await admin.deleteMany('api-tokens', { ids: [t2.id] })).data.length === 1, 'deleteMany');
 });
 
+// Webhooks: the nine methods; the secret only in the answer to create.
+await check('webhooks: nine methods', async () => {
+  let n = 0;
+  const a = await crud('webhooks', {
+    make: () => ({
+      project_id: project.id, url: `https://hooks.example.com/ra/${n++}`, event_types: ['config.*'], description: 'ra',
+    }),
+    change: () => ({ url: `https://hooks.example.com/changed/${uniq()}`, active: false }),
+    bulkChange: () => ({ description: 'bulk' }),
+    target: 'project_id',
+    targetId: (r) => r.project_id,
+  });
+  assert(typeof a.secret === 'string' && a.secret.length >= 16, 'secret shown on create');
+});
+
+// Webhook deliveries: read-only, appear once a matching event happened.
+await check('webhook-deliveries: nine methods', async () => {
+  const hook = (await admin.create('webhooks', {
+    data: { project_id: project.id, url: 'https://hooks.example.com/ra-deliveries', event_types: ['config.*'] },
+  })).data;
+  await admin.create('configs', { data: { project_id: project.id, key: `hooked.${uniq()}`, value: 1 } });
+  let r;
+  for (let i = 0; i < 200; i++) {
+    r = await admin.getList('webhook-deliveries', {
+      pagination: page(5), sort: sort('created_at', 'DESC'), filter: { webhook_id: hook.id },
+    });
+    if (r.total >= 1) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert(r.total >= 1 && r.data[0].webhook_id === hook.id && r.data[0].event_type === 'config.set', 'getList');
+  const d = r.data[0];
+  assert((await admin.getOne('webhook-deliveries', { id: d.id })).data.task_id === d.task_id, 'getOne');
+  assert((await admin.getMany('webhook-deliveries', { ids: [d.id] })).data.length === 1, 'getMany');
+  const ref = await admin.getManyReference('webhook-deliveries', {
+    target: 'webhook_id', id: hook.id, pagination: page(5), sort: sort(), filter: { project_id: project.id },
+  });
+  assert(ref.total >= 1 && ref.data.every((x) => x.webhook_id === hook.id), 'getManyReference');
+  await rejects(admin.create('webhook-deliveries', { data: {} }), 405);
+  await rejects(admin.update('webhook-deliveries', { id: d.id, data: {}, previousData: {} }), 405);
+  await rejects(admin.updateMany('webhook-deliveries', { ids: [d.id], data: {} }), 405);
+  await rejects(admin.delete('webhook-deliveries', { id: d.id, previousData: {} }), 405);
+  await rejects(admin.deleteMany('webhook-deliveries', { ids: [d.id] }), 405);
+  await admin.delete('webhooks', { id: hook.id, previousData: hook });
+});
+
+// Tasks: an export queued with POST /projects/{id}/export, then read; clients never write tasks.
+await check('tasks: nine methods', async () => {
+  const queued = (await fetchUtils.fetchJson(`${API}/projects/${project.id}/export`, {
+    method: 'POST', headers: new Headers({ Authorization: `Bearer ${env('ADMIN_TOKEN')}` }),
+  }));
+  assert(queued.status === 202 && queued.json.kind === 'project.export', `202 + task, got ${queued.status}`);
+  const t = queued.json;
+  const r = await admin.getList('tasks', { pagination: page(5), sort: sort('created_at', 'DESC'), filter: { kind: 'project.export' } });
+  assert(r.total >= 1 && r.data.some((x) => x.id === t.id), 'getList');
+  assert((await admin.getOne('tasks', { id: t.id })).data.project_id === project.id, 'getOne');
+  assert((await admin.getMany('tasks', { ids: [t.id] })).data.length === 1, 'getMany');
+  const ref = await admin.getManyReference('tasks', {
+    target: 'project_id', id: project.id, pagination: page(5), sort: sort(), filter: {},
+  });
+  assert(ref.total >= 1 && ref.data.every((x) => x.project_id === project.id), 'getManyReference');
+  await rejects(admin.create('tasks', { data: { kind: 'project.export' } }), 405);
+  await rejects(admin.update('tasks', { id: t.id, data: t, previousData: t }), 405);
+  await rejects(admin.updateMany('tasks', { ids: [t.id], data: {} }), 405);
+  await rejects(admin.delete('tasks', { id: t.id, previousData: t }), 405);
+  await rejects(admin.deleteMany('tasks', { ids: [t.id] }), 405);
+});
+
 // The viewer reads the project and what is under it; every write is refused by core-svc.
 await check('viewer: reads allowed', async () => {
   assert((await viewer.getOne('projects', { id: PROJECT_ID })).data.my_role === 'viewer', 'getOne project');
@@ -259,6 +326,13 @@ await check('viewer: writes rejected', async () => {
   await rejects(viewer.create('members', { data: { project_id: PROJECT_ID, user_id: OTHER_USER_ID, role: 'owner' } }), 403);
   await rejects(viewer.create('users', { data: { email: 'v@x.test', name: 'v', password: 'viewer-password-1' } }), 403);
   await rejects(viewer.create('settings', { data: { key: 'x.y', value: 1 } }), 403);
+  // Webhooks are the owners' business.
+  await rejects(viewer.getManyReference('webhooks', {
+    target: 'project_id', id: PROJECT_ID, pagination: page(10), sort: sort(), filter: {},
+  }), 403);
+  await rejects(viewer.create('webhooks', {
+    data: { project_id: PROJECT_ID, url: 'https://hooks.example.com/v', event_types: ['*'] },
+  }), 403);
   // Another user's record: not visible at all.
   await rejects(viewer.getOne('projects', { id: project.id }), 404);
   const me = (await viewer.getOne('users', { id: VIEWER_ID })).data;

@@ -130,7 +130,12 @@ impl Core {
     /// `CheckSubscription`: may the caller follow `channels`? Returns the latest seq.
     pub async fn check_subscription(&self, caller: &Caller, channels: &[String]) -> Result<i64> {
         self.check_channels(caller, channels).await?;
-        Ok(self.feed.head())
+        self.latest_seq().await
+    }
+
+    /// The latest sequenced seq: the log's, which this replica's feed may not have read yet.
+    async fn latest_seq(&self) -> Result<i64> {
+        Ok(events::max_seq(&self.db).await?.max(self.feed.head()))
     }
 
     /// `Subscribe`: replays the log after `after` (when given), then follows the live feed, in
@@ -145,7 +150,7 @@ impl Core {
         // Receiver first, then the head: whatever is sequenced after the head read arrives
         // through the receiver, or as a hole that `Stream` fills from the log.
         let live = self.feed.subscribe();
-        let latest_seq = self.feed.head();
+        let latest_seq = self.latest_seq().await?;
         let (tx, items) = mpsc::channel(STREAM_BUFFER);
         let stream = Stream { core: self.clone(), caller, channels, cursor: after.unwrap_or(latest_seq), tx };
         let stopping = self.feed.stopping();

@@ -7,7 +7,8 @@ use proto::v1 as pb;
 use serde_json::Value as JsonValue;
 
 use super::types::{
-    ApiToken, AuthPayload, ConfigEntry, ConfigEntryInput, CreatedApiToken, Member, MemberRole, Project, Setting,
+    ApiToken, AuthPayload, ConfigEntry, ConfigEntryInput, CreatedApiToken, Member, MemberRole, Project, Setting, Task,
+    Webhook,
 };
 use crate::{
     context::core,
@@ -32,6 +33,31 @@ pub struct UpdateProjectInput {
     pub description: Option<String>,
     /// Hands the project over to another member, who becomes an owner.
     pub owner_id: Option<ID>,
+}
+
+/// A new webhook is active.
+#[derive(InputObject)]
+pub struct CreateWebhookInput {
+    pub project_id: ID,
+    /// `http` or `https` URL that receives the `POST`s.
+    pub url: String,
+    /// Globs over event types: `config.*`, `member.added`, `*` (at least one).
+    pub event_types: Vec<String>,
+    pub description: Option<String>,
+    /// The signing key (`X-Platform-Signature`), generated when left out; shown in this answer
+    /// only.
+    pub secret: Option<String>,
+}
+
+/// Fields left out stay as they are.
+#[derive(InputObject)]
+pub struct UpdateWebhookInput {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub active: Option<bool>,
+    pub description: Option<String>,
+    /// A new signing key (an empty one: generate one); the answer shows it, once.
+    pub secret: Option<String>,
 }
 
 fn etag(expected_version: Option<i64>) -> String {
@@ -315,6 +341,112 @@ impl Mutation {
             .await
             .map_err(error::core)?;
         r.into_inner().setting.map(Setting).ok_or_else(|| missing("a setting"))
+    }
+
+    /// Queues an export of the project (owners): its members and configs with their history, as
+    /// one JSON document. Follow the task with `task(id)`; once it has succeeded, the document is
+    /// `projectExport(taskId)`.
+    async fn export_project(&self, ctx: &Context<'_>, project_id: ID) -> Result<Task> {
+        let core = core(ctx);
+        let r = core
+            .projects()
+            .export_project(core.req(pb::ExportProjectRequest { id: project_id.0 }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().task.map(Task).ok_or_else(|| missing("a task"))
+    }
+
+    /// Runs a dead, failed or cancelled task again, with a fresh attempt budget.
+    async fn retry_task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
+        let core = core(ctx);
+        let r = core.tasks().retry_task(core.req(pb::RetryTaskRequest { id: id.0 })).await.map_err(error::core)?;
+        r.into_inner().task.map(Task).ok_or_else(|| missing("a task"))
+    }
+
+    /// Cancels a queued task (or a failed one waiting for its retry); running and finished tasks
+    /// cannot be cancelled (`CONFLICT`).
+    async fn cancel_task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
+        let core = core(ctx);
+        let r = core.tasks().cancel_task(core.req(pb::CancelTaskRequest { id: id.0 })).await.map_err(error::core)?;
+        r.into_inner().task.map(Task).ok_or_else(|| missing("a task"))
+    }
+
+    /// Registers a webhook on a project (owners); it starts active (`updateWebhook` deactivates
+    /// it). The answer carries the secret, once.
+    async fn create_webhook(&self, ctx: &Context<'_>, input: CreateWebhookInput) -> Result<Webhook> {
+        let core = core(ctx);
+        let r = core
+            .webhooks()
+            .create_webhook(core.req(pb::CreateWebhookRequest {
+                project_id: input.project_id.0,
+                webhook: Some(pb::Webhook {
+                    url: input.url,
+                    event_types: input.event_types,
+                    description: input.description.unwrap_or_default(),
+                    secret: input.secret.unwrap_or_default(),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().webhook.map(Webhook).ok_or_else(|| missing("a webhook"))
+    }
+
+    /// Changes a webhook (owners).
+    async fn update_webhook(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateWebhookInput,
+        expected_version: Option<i64>,
+    ) -> Result<Webhook> {
+        let mut paths = Vec::new();
+        let mut webhook = pb::Webhook { id: id.0, ..Default::default() };
+        if let Some(v) = input.url {
+            paths.push("url".to_string());
+            webhook.url = v;
+        }
+        if let Some(v) = input.event_types {
+            paths.push("event_types".to_string());
+            webhook.event_types = v;
+        }
+        if let Some(v) = input.active {
+            paths.push("active".to_string());
+            webhook.active = v;
+        }
+        if let Some(v) = input.description {
+            paths.push("description".to_string());
+            webhook.description = v;
+        }
+        if let Some(v) = input.secret {
+            paths.push("secret".to_string());
+            webhook.secret = v;
+        }
+        if paths.is_empty() {
+            return Err(bad_input("input", "set at least one field"));
+        }
+        let core = core(ctx);
+        let r = core
+            .webhooks()
+            .update_webhook(core.req(pb::UpdateWebhookRequest {
+                webhook: Some(webhook),
+                update_mask: Some(prost_types::FieldMask { paths }),
+                etag: etag(expected_version),
+            }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().webhook.map(Webhook).ok_or_else(|| missing("a webhook"))
+    }
+
+    /// Deletes a webhook with its delivery log (owners); returns it as it was.
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID, expected_version: Option<i64>) -> Result<Webhook> {
+        let core = core(ctx);
+        let r = core
+            .webhooks()
+            .delete_webhook(core.req(pb::DeleteWebhookRequest { id: id.0, etag: etag(expected_version) }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().webhook.map(Webhook).ok_or_else(|| missing("a webhook"))
     }
 
     /// Creates an API token acting as the caller. The secret is in the answer, and only there.

@@ -1,10 +1,12 @@
 //! `Query`: reads, each one or a few core-svc calls.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result};
 use proto::v1 as pb;
+use serde_json::Value as JsonValue;
 
 use super::types::{
-    Conn, Event, Project, ProjectStatus, Setting, SortDirection, User, UserRole, UserStatus, connection,
+    Conn, Event, Project, ProjectStatus, Setting, SortDirection, Task, TaskStatus, User, UserRole, UserStatus,
+    connection,
 };
 use crate::{
     context::core,
@@ -65,6 +67,54 @@ pub struct ProjectOrder {
     pub field: ProjectOrderField,
     #[graphql(default_with = "SortDirection::Asc")]
     pub direction: SortDirection,
+}
+
+#[derive(InputObject, Default)]
+pub struct TaskFilter {
+    /// Any of these statuses.
+    pub status: Option<Vec<TaskStatus>>,
+    /// A kind, e.g. `project.export`; a trailing `*` matches a prefix (`webhook.*`).
+    pub kind: Option<String>,
+    pub project_id: Option<ID>,
+    pub created_by: Option<ID>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum TaskOrderField {
+    CreatedAt,
+    UpdatedAt,
+    RunAt,
+}
+
+#[derive(InputObject)]
+pub struct TaskOrder {
+    pub field: TaskOrderField,
+    #[graphql(default_with = "SortDirection::Asc")]
+    pub direction: SortDirection,
+}
+
+fn task_order(o: Option<TaskOrder>) -> String {
+    o.map(|o| {
+        let f = match o.field {
+            TaskOrderField::CreatedAt => "create_time",
+            TaskOrderField::UpdatedAt => "update_time",
+            TaskOrderField::RunAt => "run_time",
+        };
+        format!("{f} {}", o.direction.sql())
+    })
+    .unwrap_or_default()
+}
+
+fn task_filter(f: Option<TaskFilter>) -> String {
+    let f = f.unwrap_or_default();
+    let mut filter = Filter::default()
+        .eq("kind", f.kind.as_deref())
+        .eq("project_id", f.project_id.as_ref().map(|i| i.as_str()))
+        .eq("created_by", f.created_by.as_ref().map(|i| i.as_str()));
+    if let Some(statuses) = f.status {
+        filter = filter.any("status", statuses.iter().map(|s| s.word()));
+    }
+    filter.build()
 }
 
 fn user_order(o: Option<UserOrder>) -> String {
@@ -234,6 +284,56 @@ impl Query {
             .setting
             .map(Setting)
             .ok_or_else(|| error::core(tonic::Status::internal("empty GetSetting answer")))
+    }
+
+    /// A task the caller may see (admins: every task; others: the tasks they started and, as
+    /// owners, those of their projects).
+    async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
+        let core = core(ctx);
+        let r = core.tasks().get_task(core.req(pb::GetTaskRequest { id: id.0 })).await.map_err(error::core)?;
+        r.into_inner().task.map(Task).ok_or_else(|| error::core(tonic::Status::internal("empty GetTask answer")))
+    }
+
+    /// Tasks the caller may see, newest first unless `orderBy` says otherwise.
+    #[graphql(complexity = "list_complexity(first, child_complexity)")]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<TaskFilter>,
+        order_by: Option<TaskOrder>,
+    ) -> Result<Conn<Task>> {
+        let page = Page::new(first, after.as_deref())?;
+        let core = core(ctx);
+        let r = core
+            .tasks()
+            .list_tasks(core.req(pb::ListTasksRequest {
+                page_size: page.size.max(1),
+                skip: page.offset,
+                filter: task_filter(filter),
+                order_by: task_order(order_by),
+                ..Default::default()
+            }))
+            .await
+            .map_err(error::core)?
+            .into_inner();
+        Ok(connection(page, take(r.tasks, page).map(Task).collect(), r.total_size))
+    }
+
+    /// The document of a succeeded `exportProject` task: `{format, exported_at, project, members,
+    /// configs: [{…, revisions}]}` (`CONFLICT` while the task has not succeeded).
+    async fn project_export(&self, ctx: &Context<'_>, task_id: ID) -> Result<Json<JsonValue>> {
+        let core = core(ctx);
+        let r = core
+            .projects()
+            .get_project_export(core.req(pb::GetProjectExportRequest { task_id: task_id.0 }))
+            .await
+            .map_err(error::core)?
+            .into_inner();
+        r.document
+            .map(|d| Json(crate::convert::struct_to_json(d)))
+            .ok_or_else(|| error::core(tonic::Status::internal("empty GetProjectExport answer")))
     }
 
     /// Events of one channel (`project:<id>`, `user:<id>`, `system`, `admin`) in `seq` order,

@@ -329,6 +329,27 @@ impl Project {
             .into_inner();
         Ok(Json(r.values.map_or_else(|| JsonValue::Object(Default::default()), convert::struct_to_json)))
     }
+
+    /// Webhooks, oldest first (owners only: other members get `FORBIDDEN`).
+    #[graphql(complexity = "list_complexity(first, child_complexity)")]
+    async fn webhooks(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Conn<Webhook>> {
+        let page = Page::new(first, after.as_deref())?;
+        let core = core(ctx);
+        let r = core
+            .webhooks()
+            .list_webhooks(core.req(pb::ListWebhooksRequest {
+                project_id: self.0.id.clone(),
+                page_size: page.size.max(1),
+                skip: page.offset,
+                order_by: "create_time asc".into(),
+                ..Default::default()
+            }))
+            .await
+            .map_err(error::core)?
+            .into_inner();
+        let items = r.webhooks.into_iter().take(usize::try_from(page.size).unwrap_or(0)).map(Webhook).collect();
+        Ok(connection(page, items, r.total_size))
+    }
 }
 
 /// A user's membership in a project.
@@ -540,6 +561,252 @@ impl Event {
     }
     async fn request_id(&self) -> &str {
         &self.0.request_id
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum TaskStatus {
+    /// Waiting to run (at `runAt`).
+    Queued,
+    Running,
+    Succeeded,
+    /// The last attempt failed; another is scheduled at `runAt`.
+    Failed,
+    /// Every attempt failed; `retryTask` runs it again.
+    Dead,
+    Cancelled,
+}
+
+impl TaskStatus {
+    fn from_pb(v: i32) -> Option<Self> {
+        match pb::TaskStatus::try_from(v).ok()? {
+            pb::TaskStatus::Queued => Some(Self::Queued),
+            pb::TaskStatus::Running => Some(Self::Running),
+            pb::TaskStatus::Succeeded => Some(Self::Succeeded),
+            pb::TaskStatus::Failed => Some(Self::Failed),
+            pb::TaskStatus::Dead => Some(Self::Dead),
+            pb::TaskStatus::Cancelled => Some(Self::Cancelled),
+            pb::TaskStatus::Unspecified => None,
+        }
+    }
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Dead => "dead",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A background task: a project export, a webhook delivery, periodic maintenance.
+pub struct Task(pub pb::Task);
+
+#[Object]
+impl Task {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// `project.export`, `webhook.deliver`, `maintenance.purge_tokens`, `maintenance.trim_events`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn status(&self) -> Option<TaskStatus> {
+        TaskStatus::from_pb(self.0.status)
+    }
+    /// Attempts made so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    async fn max_attempts(&self) -> i32 {
+        self.0.max_attempts
+    }
+    /// When the task runs next (or ran last).
+    async fn run_at(&self) -> Option<DateTime<Utc>> {
+        convert::time(self.0.run_time)
+    }
+    /// 0 to 100.
+    async fn progress(&self) -> i32 {
+        self.0.progress
+    }
+    /// What the task produced (e.g. an export's summary), once it succeeded.
+    async fn result(&self) -> Option<Json<JsonValue>> {
+        self.0.result.clone().map(|r| Json(convert::struct_to_json(r)))
+    }
+    /// Why the last attempt failed, if it did.
+    async fn last_error(&self) -> Option<&str> {
+        Some(self.0.last_error.as_str()).filter(|e| !e.is_empty())
+    }
+    /// Null for tasks core-svc scheduled itself.
+    async fn created_by(&self) -> Option<ID> {
+        Some(&self.0.created_by).filter(|c| !c.is_empty()).map(|c| ID(c.clone()))
+    }
+    /// The project the task works on, if any.
+    async fn project_id(&self) -> Option<ID> {
+        Some(&self.0.project_id).filter(|p| !p.is_empty()).map(|p| ID(p.clone()))
+    }
+    async fn created_at(&self) -> Option<DateTime<Utc>> {
+        convert::time(self.0.create_time)
+    }
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        convert::time(self.0.update_time)
+    }
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+}
+
+/// A project's webhook: events whose type matches `eventTypes` are POSTed to `url`, signed.
+pub struct Webhook(pub pb::Webhook);
+
+#[Object]
+impl Webhook {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn project_id(&self) -> ID {
+        ID(self.0.project_id.clone())
+    }
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+    /// Globs over event types: `config.*`, `member.added`, `*`.
+    async fn event_types(&self) -> &[String] {
+        &self.0.event_types
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// The signing key: only in the answer of `createWebhook`, and of an `updateWebhook` that
+    /// changed it; null everywhere else.
+    async fn secret(&self) -> Option<&str> {
+        Some(self.0.secret.as_str()).filter(|s| !s.is_empty())
+    }
+    async fn created_by(&self) -> Option<ID> {
+        Some(&self.0.created_by).filter(|c| !c.is_empty()).map(|c| ID(c.clone()))
+    }
+    async fn created_at(&self) -> Option<DateTime<Utc>> {
+        convert::time(self.0.create_time)
+    }
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        convert::time(self.0.update_time)
+    }
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    async fn etag(&self) -> &str {
+        &self.0.etag
+    }
+
+    /// The delivery log, newest first.
+    #[graphql(complexity = "list_complexity(first, child_complexity)")]
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<WebhookDelivery>> {
+        let page = Page::new(first, after.as_deref())?;
+        let core = core(ctx);
+        let r = core
+            .webhooks()
+            .list_webhook_deliveries(core.req(pb::ListWebhookDeliveriesRequest {
+                webhook_id: self.0.id.clone(),
+                page_size: page.size.max(1),
+                skip: page.offset,
+                order_by: "create_time desc".into(),
+                ..Default::default()
+            }))
+            .await
+            .map_err(error::core)?
+            .into_inner();
+        let items =
+            r.deliveries.into_iter().take(usize::try_from(page.size).unwrap_or(0)).map(WebhookDelivery).collect();
+        Ok(connection(page, items, r.total_size))
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum DeliveryStatus {
+    /// Not delivered yet; attempts are scheduled.
+    Pending,
+    Delivered,
+    /// Every attempt failed (`retryTask(id: taskId)` tries again).
+    Dead,
+}
+
+impl DeliveryStatus {
+    fn from_pb(v: i32) -> Option<Self> {
+        match pb::DeliveryStatus::try_from(v).ok()? {
+            pb::DeliveryStatus::Pending => Some(Self::Pending),
+            pb::DeliveryStatus::Delivered => Some(Self::Delivered),
+            pb::DeliveryStatus::Dead => Some(Self::Dead),
+            pb::DeliveryStatus::Unspecified => None,
+        }
+    }
+}
+
+/// One event sent (or being sent) to one webhook.
+pub struct WebhookDelivery(pub pb::WebhookDelivery);
+
+#[Object]
+impl WebhookDelivery {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn webhook_id(&self) -> ID {
+        ID(self.0.webhook_id.clone())
+    }
+    async fn project_id(&self) -> ID {
+        ID(self.0.project_id.clone())
+    }
+    async fn event_id(&self) -> ID {
+        ID(self.0.event_id.clone())
+    }
+    async fn event_seq(&self) -> i64 {
+        self.0.event_seq
+    }
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+    async fn status(&self) -> Option<DeliveryStatus> {
+        DeliveryStatus::from_pb(self.0.status)
+    }
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    /// HTTP status of the last attempt (0: no answer).
+    async fn response_status(&self) -> i32 {
+        self.0.response_status
+    }
+    /// Start of the last answer's body (at most 1 KiB).
+    async fn response_body(&self) -> &str {
+        &self.0.response_body
+    }
+    async fn last_error(&self) -> Option<&str> {
+        Some(self.0.last_error.as_str()).filter(|e| !e.is_empty())
+    }
+    /// Duration of the last attempt.
+    async fn duration_ms(&self) -> i64 {
+        self.0.duration_ms
+    }
+    /// The task that delivers it.
+    async fn task_id(&self) -> ID {
+        ID(self.0.task_id.clone())
+    }
+    async fn created_at(&self) -> Option<DateTime<Utc>> {
+        convert::time(self.0.create_time)
+    }
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        convert::time(self.0.update_time)
+    }
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        convert::time(self.0.deliver_time)
     }
 }
 

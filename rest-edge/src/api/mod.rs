@@ -11,8 +11,10 @@ pub mod events;
 pub mod members;
 pub mod projects;
 pub mod settings;
+pub mod tasks;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use edge_kit::{CallContext, CoreClient, RequestId};
@@ -49,6 +51,12 @@ pub enum Tag {
     Settings,
     /// The audit log.
     Events,
+    /// Background tasks (project exports, webhook deliveries, maintenance): follow, retry, cancel.
+    Tasks,
+    /// Project webhooks: signed `POST`s of the project's events.
+    Webhooks,
+    /// The delivery log of webhooks.
+    WebhookDeliveries,
     /// Long-lived API tokens for tooling.
     ApiTokens,
 }
@@ -246,6 +254,9 @@ pub fn service(core: CoreClient) -> OpenApiService<impl poem_openapi::OpenApi, (
             configs::RevisionsApi(c.clone()),
             settings::SettingsApi(c.clone()),
             events::EventsApi(c.clone()),
+            tasks::TasksApi(c.clone()),
+            webhooks::WebhooksApi(c.clone()),
+            webhooks::DeliveriesApi(c.clone()),
             tokens::TokensApi(c),
         ),
         "Platform SM REST API",
