@@ -41,7 +41,7 @@ use crate::{
     error::Result,
 };
 
-/// The NOTIFY channel every event-writing transaction signals on commit.
+/// The NOTIFY channel that wakes the relay: sent after writes commit ([`run_waker`]).
 pub const NOTIFY_CHANNEL: &str = "platform_events";
 /// The NOTIFY channel the relay signals after numbering a batch; tailers listen on it.
 pub const SEQUENCED_CHANNEL: &str = "platform_events_seq";
@@ -80,9 +80,9 @@ pub async fn record(conn: &mut PgConnection, e: NewEvent<'_>) -> Result<()> {
     .bind(e.meta.request_id.as_deref())
     .execute(&mut *conn)
     .await?;
-    // Delivered only if and when the transaction commits: exactly the moment the relay can
-    // see the row.
-    sqlx::query("SELECT pg_notify($1, '')").bind(NOTIFY_CHANNEL).execute(&mut *conn).await?;
+    // No NOTIFY here: a NOTIFY in the transaction makes PostgreSQL serialise those commits (they
+    // queue for the notification lock while flushing WAL), which capped config writes at ~250/s
+    // (bench/run). `Core::commit` wakes the relay after the commit instead (`Feed::written`).
     Ok(())
 }
 
@@ -189,13 +189,22 @@ struct FeedInner {
     tx: broadcast::Sender<Arc<Batch>>,
     head: AtomicI64,
     stop: watch::Sender<bool>,
+    /// Set by committed writes; [`run_waker`] turns it into one NOTIFY per burst.
+    written: tokio::sync::Notify,
 }
 
 impl Feed {
     /// A feed whose log has been read up to `head`.
     pub fn new(head: i64) -> Self {
         let (tx, _) = broadcast::channel(FEED_CAPACITY);
-        Self { inner: Arc::new(FeedInner { tx, head: AtomicI64::new(head), stop: watch::channel(false).0 }) }
+        Self {
+            inner: Arc::new(FeedInner {
+                tx,
+                head: AtomicI64::new(head),
+                stop: watch::channel(false).0,
+                written: tokio::sync::Notify::new(),
+            }),
+        }
     }
 
     /// A feed starting at the latest seq in the log.
@@ -223,10 +232,31 @@ impl Feed {
         self.inner.stop.send_replace(true);
     }
 
+    /// A transaction that may have appended events committed: wake the relay (whichever replica
+    /// leads). Coalesced: a burst of commits costs one NOTIFY.
+    pub fn written(&self) {
+        self.inner.written.notify_one();
+    }
+
     fn publish(&self, batch: Batch) {
         self.inner.head.store(batch.last, Ordering::Release);
         // No receiver is fine: nobody is subscribed on this replica.
         let _ = self.inner.tx.send(Arc::new(batch));
+    }
+}
+
+/// Sends `NOTIFY platform_events` after committed writes, one per burst: while one is on its way,
+/// further commits only leave a single permit behind, so writers never wait on it and the relay
+/// (any replica) wakes within a round trip. The relay's 250 ms poll covers a lost one.
+pub async fn run_waker(pool: PgPool, feed: Feed, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = feed.inner.written.notified() => {}
+            _ = shutdown.changed() => if *shutdown.borrow() { return },
+        }
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, '')").bind(NOTIFY_CHANNEL).execute(&pool).await {
+            tracing::debug!(error = %e, "waking the event relay failed; its poll will find the events");
+        }
     }
 }
 

@@ -129,6 +129,7 @@ impl App {
 
         let relay = tokio::spawn(events::run_relay(core.db.clone(), stop_rx.clone()));
         let tailer = tokio::spawn(events::run_tailer(core.db.clone(), core.feed.clone(), stop_rx.clone()));
+        let waker = tokio::spawn(events::run_waker(core.db.clone(), core.feed.clone(), stop_rx.clone()));
         let workers = tokio::spawn(crate::tasks::run(core.clone(), tasks, shutdown_grace, stop_rx.clone()));
 
         let x_request_id = HeaderName::from_static(proto::metadata::REQUEST_ID);
@@ -187,6 +188,7 @@ impl App {
         let _ = http_task.await;
         let _ = relay.await;
         let _ = tailer.await;
+        let _ = waker.await;
         // Workers finish their attempt within the grace period or hand it back.
         let _ = workers.await;
         core.db.close().await;

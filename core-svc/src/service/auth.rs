@@ -124,7 +124,7 @@ impl Core {
         let now = Utc::now();
         tokens::create_session(&mut tx, session_id, user.id, now + REFRESH_TOKEN_TTL).await?;
         let pair = self.issue(&mut tx, user.id, user.role, session_id, now).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         tracing::info!(user_id = %user.id, "login");
         Ok((pair, user))
     }
@@ -159,7 +159,7 @@ impl Core {
         }
         if t.used_at.is_some() || !tokens::use_refresh_token(&mut tx, t.id).await? {
             tokens::revoke_session(&mut tx, t.session_id).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             self.cache.bump(&[Generation::User(t.user_id)]).await;
             tracing::warn!(user_id = %t.user_id, session_id = %t.session_id, "refresh token reuse: session revoked");
             return Err(Error::unauthenticated(
@@ -172,7 +172,7 @@ impl Core {
             return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
         }
         let pair = self.issue(&mut tx, user.id, user.role, t.session_id, Utc::now()).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((pair, user))
     }
 
@@ -190,7 +190,7 @@ impl Core {
                 return Err(Error::unauthenticated("INVALID_REFRESH_TOKEN", "invalid refresh token"));
             }
             tokens::revoke_session(&mut tx, session).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             self.cache.bump(&[Generation::User(user)]).await;
             return Ok(());
         } else {
@@ -201,7 +201,7 @@ impl Core {
                 Error::invalid("refresh_token", "API tokens have no session; revoke the API token instead")
             })?;
             tokens::revoke_session(&mut tx, session).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             self.cache.bump(&[Generation::User(caller.user_id)]).await;
         }
         Ok(())
@@ -231,7 +231,7 @@ impl Core {
         let mut tx = self.begin().await?;
         users::set_password(&mut tx, caller.user_id, &new_hash).await?;
         tokens::revoke_user_sessions(&mut tx, caller.user_id, caller.session_id).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.cache.bump(&[Generation::User(caller.user_id)]).await;
         Ok(())
     }
@@ -263,7 +263,7 @@ impl Core {
             },
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((t, secret))
     }
 
@@ -288,7 +288,7 @@ impl Core {
         let mut tx = self.begin().await?;
         let t = tokens::revoke_api_token(&mut tx, t.id).await?;
         let hash = tokens::api_token_hash(&mut tx, t.id).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.cache.bump(&[Generation::ApiToken(hex::encode(hash))]).await;
         Ok(t)
     }
@@ -338,7 +338,7 @@ impl Core {
             users::insert(&mut tx, users::NewUser { id, email: &email, name: &name, role, password_hash: &hash })
                 .await?;
         events::record(&mut tx, user_event("user.created", actor.map_or(id, |a| a.user_id), &user, meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(user)
     }
 

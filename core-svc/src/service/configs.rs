@@ -142,7 +142,7 @@ impl Core {
         let (config, before) =
             write_value(&mut tx, caller.user_id, Some(project_id), &key, &value, &description, expected).await?;
         events::record(&mut tx, config_event("config.set", caller, &config, before.as_ref(), meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.cache.bump(&[Generation::Configs(project_id)]).await;
         Ok(config)
     }
@@ -224,7 +224,7 @@ impl Core {
         let after = configs::write(&mut tx, id, &before.value, &before.description, caller.user_id, true).await?;
         configs::insert_revision(&mut tx, &after, ConfigOp::Delete, caller.user_id).await?;
         events::record(&mut tx, config_event("config.deleted", caller, &after, Some(&before), meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.bump_configs_of(&after).await;
         Ok(after)
     }
@@ -258,7 +258,7 @@ impl Core {
         let after = configs::write(&mut tx, id, &target.value, &target.description, caller.user_id, false).await?;
         configs::insert_revision(&mut tx, &after, ConfigOp::Rollback, caller.user_id).await?;
         events::record(&mut tx, config_event("config.rolled_back", caller, &after, Some(&before), meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.bump_configs_of(&after).await;
         Ok(after)
     }
@@ -319,7 +319,7 @@ impl Core {
             },
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.cache.bump(&[Generation::Configs(project_id)]).await;
         Ok(out)
     }

@@ -76,7 +76,7 @@ impl Core {
         };
         let member = members::insert(&mut tx, &draft).await?;
         events::record(&mut tx, member_event("member.added", caller, &member, None, meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.cache.bump(&[Generation::Project(member.project_id)]).await;
         Ok(member)
     }
@@ -144,7 +144,7 @@ impl Core {
         }
         let member = members::update_role(&mut tx, id, role).await?;
         events::record(&mut tx, member_event("member.updated", caller, &member, Some(&before), meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.cache.bump(&[Generation::Project(member.project_id)]).await;
         Ok(member)
     }
@@ -172,7 +172,7 @@ impl Core {
         }
         members::delete(&mut tx, id).await?;
         events::record(&mut tx, member_event("member.removed", caller, &before, None, meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.cache.bump(&[Generation::Project(before.project_id)]).await;
         Ok(before)
     }

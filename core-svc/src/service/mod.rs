@@ -47,4 +47,11 @@ impl Core {
     pub async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.db.begin().await?)
     }
+
+    /// Commits, then wakes the event relay (the transaction may have appended events).
+    pub async fn commit(&self, tx: Transaction<'static, Postgres>) -> Result<()> {
+        tx.commit().await?;
+        self.feed.written();
+        Ok(())
+    }
 }

@@ -97,7 +97,7 @@ impl Core {
             project_event("project.created", caller, &project, None, &[channel::user(caller.user_id)], meta),
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(ProjectView { project, caller_role: MemberRole::Owner })
     }
 
@@ -168,7 +168,7 @@ impl Core {
         }
         let project = projects::update(&mut tx, &after).await?;
         events::record(&mut tx, project_event("project.updated", caller, &project, Some(&before), &[], meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.cache.bump(&[Generation::Project(project.id)]).await;
         Ok(ProjectView { project, caller_role: current.caller_role })
     }
@@ -198,7 +198,7 @@ impl Core {
             ProjectStatus::Active => "project.unarchived",
         };
         events::record(&mut tx, project_event(event_type, caller, &project, Some(&before), &[], meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.cache.bump(&[Generation::Project(project.id)]).await;
         Ok(ProjectView { project, caller_role: current.caller_role })
     }
@@ -224,7 +224,7 @@ impl Core {
             project_event("project.deleted", caller, &current.project, None, &member_channels, meta),
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.cache.bump(&[Generation::Project(id), Generation::Configs(id)]).await;
         Ok(current)
     }

@@ -69,7 +69,7 @@ impl Core {
         let (setting, before) =
             write_value(&mut tx, caller.user_id, None, &key, &value, &description, expected).await?;
         events::record(&mut tx, config_event("setting.changed", caller, &setting, before.as_ref(), meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(setting)
     }
 
@@ -92,7 +92,7 @@ impl Core {
             configs::write(&mut tx, before.id, &before.value, &before.description, caller.user_id, true).await?;
         configs::insert_revision(&mut tx, &after, ConfigOp::Delete, caller.user_id).await?;
         events::record(&mut tx, config_event("setting.changed", caller, &after, Some(&before), meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(after)
     }
 

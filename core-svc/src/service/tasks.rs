@@ -66,7 +66,7 @@ impl Core {
         } else {
             crate::events::record(&mut tx, crate::tasks::task_event("task.queued", &retried, meta)).await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.dispatch(&[retried.id]).await;
         Ok(retried)
     }
@@ -101,7 +101,7 @@ impl Core {
                 meta,
             )
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.dispatch(&[task.id]).await;
         Ok(task)
     }

@@ -140,7 +140,7 @@ impl Core {
         };
         events::record(&mut tx, user_event(event_type, caller.user_id, &user, meta)).await?;
         let generations = Core::user_generations(&mut tx, id).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.cache.bump(&generations).await;
         Ok(user)
     }

@@ -108,7 +108,7 @@ impl Core {
         };
         let hook = webhooks::insert(&mut tx, &draft).await?;
         events::record(&mut tx, webhook_event("webhook.created", caller, &hook, None, meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(hook)
     }
 
@@ -193,7 +193,7 @@ impl Core {
         }
         let hook = webhooks::update(&mut tx, &after).await?;
         events::record(&mut tx, webhook_event("webhook.updated", caller, &hook, Some(&before), meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((hook, secret_changed))
     }
 
@@ -210,7 +210,7 @@ impl Core {
         domain::check_version("webhook", expected, before.version)?;
         webhooks::delete(&mut tx, id).await?;
         events::record(&mut tx, webhook_event("webhook.deleted", caller, &before, None, meta)).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(before)
     }
 

@@ -73,13 +73,18 @@ pub async fn get_by_key(
     for_update: bool,
 ) -> Result<Option<Config>> {
     let lock = if for_update { " FOR UPDATE" } else { "" };
-    Ok(sqlx::query_as::<_, Config>(sql!(
-        "SELECT {COLUMNS} FROM configs c WHERE c.project_id IS NOT DISTINCT FROM $1 AND c.key = $2{lock}"
-    ))
-    .bind(project_id)
-    .bind(key)
-    .fetch_optional(conn)
-    .await?)
+    // Two spellings on purpose: `project_id IS NOT DISTINCT FROM $1` can use no index and scanned
+    // every config of every project on each write (found by bench/run).
+    let q = match project_id {
+        Some(p) => sqlx::query_as::<_, Config>(sql!(
+            "SELECT {COLUMNS} FROM configs c WHERE c.project_id = $1 AND c.key = $2{lock}"
+        ))
+        .bind(p),
+        None => sqlx::query_as::<_, Config>(sql!(
+            "SELECT {COLUMNS} FROM configs c WHERE c.project_id IS NULL AND c.key = $1{lock}"
+        )),
+    };
+    Ok(q.bind(key).fetch_optional(conn).await?)
 }
 
 /// Inserts version 1 of a new key; None if a concurrent transaction created it first.

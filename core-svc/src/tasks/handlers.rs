@@ -148,7 +148,7 @@ pub(super) async fn create_deliveries(core: &Core, config: &TaskConfig) -> Resul
     let Some(last) = batch.last().and_then(|e| e.seq) else {
         // Keep the cursor even when there is nothing new: created lazily at the head, it must
         // not move past events that arrive after this.
-        tx.commit().await?;
+        core.commit(tx).await?;
         return Ok(());
     };
     // One query for the whole batch: which of its projects have webhooks at all.
@@ -182,7 +182,7 @@ pub(super) async fn create_deliveries(core: &Core, config: &TaskConfig) -> Resul
         }
     }
     webhooks::set_cursor(&mut tx, DISPATCH_CURSOR, last).await?;
-    tx.commit().await?;
+    core.commit(tx).await?;
     core.dispatch(&queued).await;
     if batch.len() as i64 == BATCH {
         tracing::debug!("webhook dispatcher: more events pending");

@@ -159,7 +159,7 @@ impl Core {
             return Ok(None);
         };
         self.record_status_event(&mut tx, &done).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Some(done))
     }
 
@@ -185,7 +185,7 @@ impl Core {
         {
             events::record(&mut tx, task_event("task.progress", &t, &RequestMeta::default())).await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }
@@ -409,7 +409,7 @@ async fn reclaim_lapsed(core: &Core, config: &TaskConfig) -> Result<()> {
         }
         core.record_status_event(&mut tx, &t).await?;
     }
-    tx.commit().await?;
+    core.commit(tx).await?;
     Ok(())
 }
 
@@ -434,7 +434,7 @@ async fn schedule_maintenance(core: &Core, config: &TaskConfig) -> Result<()> {
             queued.push(core.enqueue(&mut tx, new, &RequestMeta::default()).await?.id);
         }
     }
-    tx.commit().await?;
+    core.commit(tx).await?;
     core.dispatch(&queued).await;
     Ok(())
 }
