@@ -784,7 +784,7 @@ struct ReplayJob {
 /// Replays `channel` after `after` up to `until` from the log, with the client's credentials, a
 /// page at a time, waiting for the previous page to drain.
 async fn replay(job: ReplayJob) {
-    // `admin` carries every event and is no event's stored channel: an admin's log is all of it.
+    // `admin` carries every event, and an admin's unfiltered log is exactly that: no channel filter.
     let range = format!("seq > {} AND seq <= {}", job.after, job.until);
     let filter = match job.channel.as_str() {
         "admin" => range,

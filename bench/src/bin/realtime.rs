@@ -1,0 +1,1078 @@
+//! The load client of `bench/run-realtime` (issue 5): N WebSocket connections to a separately
+//! started realtime-edge, all subscribed to one `project:<id>` channel, while this process drives
+//! `SetConfig` writes into that project through core-svc's gRPC API at a controlled rate.
+//!
+//! Every write carries `x-request-id: rtb-<n>`; core-svc stores it on the event, so each event
+//! frame names the write it comes from. The client records, per write, when the request was sent
+//! and when its response (the acknowledgment) arrived, and for each event a connection receives
+//! the time from that acknowledgment to the receipt (same process, same monotonic clock).
+//!
+//! Baseline, in the same run and on the same writes: one `EventService.Subscribe` stream straight
+//! from core-svc (the stream the edge itself consumes upstream), timed the same way.
+//!
+//! Sequence (one realtime-edge process, fresh when this starts):
+//!
+//! 1. VmRSS of the edge, fresh; one connection, then the latency at `--latency-rate` with 1
+//!    subscriber; VmRSS again (channel and upstream now exist: the base for per-connection cost);
+//! 2. grows to the small N (default 1,000) then the large N (default 10,000) subscribed
+//!    connections, reading VmRSS after each once idle (per connection = growth / connections);
+//! 3. at the large N: writes at each of `--rates-large` (deliveries/s, latency, 1013 closes);
+//! 4. shrinks to the small N: latency at `--latency-rate`, then each of `--rates-small`.
+//!
+//! Connections closed by the edge (e.g. 1013 for a slow consumer) reconnect and are counted.
+
+use std::{
+    fmt::Write as _,
+    path::PathBuf,
+    process::Command,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use futures::{SinkExt as _, StreamExt as _};
+use proto::v1 as pb;
+use tokio::{sync::Semaphore, task::JoinHandle};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest as _, protocol::WebSocketConfig};
+use tonic::{metadata::MetadataValue, transport::Channel};
+
+const USAGE: &str = "\
+usage: realtime [--connections SMALL,LARGE] [--latency-rate W] [--latency-duration SECS]
+                [--rates-large W,W…] [--rates-small W,W…] [--duration SECS] [--out FILE]
+
+  --connections SMALL,LARGE  subscribed WebSocket connections (default 1000,10000)
+  --latency-rate W           writes/s of the latency measurements (default 50)
+  --latency-duration SECS    length of each latency measurement (default 15)
+  --rates-large W,…          writes/s steps at LARGE connections (default 5,10,20)
+  --rates-small W,…          writes/s steps at SMALL connections (default 100,200)
+  --duration SECS            length of each throughput step (default 10)
+  --out FILE                 where to write the Markdown report (default: print only)
+
+usage: realtime --probe-read-buffer BYTES [N]
+  the memory baseline: VmRSS per idle WebSocket of a bare tungstenite server with that read buffer
+  (N connections, default 2000)
+
+Environment (set by bench/run-realtime): BENCH_WS_URL (ws://…/ws), CORE_GRPC_URL,
+BENCH_ADMIN_EMAIL, BENCH_ADMIN_PASSWORD, BENCH_PIDS (name=pid,…; realtime-edge required,
+postgres = the postmaster).";
+
+/// Writes one run can make (indexes of the per-write arrays).
+const MAX_WRITES: usize = 1 << 20;
+/// Measurement steps one run can hold.
+const MAX_STEPS: usize = 32;
+/// Handshakes (upgrade + `authenticated` + `subscribed`) in flight at once.
+const CONNECT_CONCURRENCY: usize = 64;
+/// Writes in flight at once; a tick finding them all busy is skipped (and counted).
+const MAX_WRITES_IN_FLIGHT: usize = 256;
+/// Keys the writes rotate over (one row each; fewer rows would serialise on row locks).
+const KEYS: u64 = 16;
+/// The request-id prefix that ties an event to its write.
+const RID_PREFIX: &str = "rtb-";
+
+// --- latency histogram ----------------------------------------------------------------------------
+
+/// Log-linear histogram of microseconds: exact below 256 µs, then 128 buckets per power of two
+/// (under 0.8 % error). Lock-free, shared by every connection task.
+struct Hist {
+    buckets: Vec<AtomicU64>,
+}
+
+const HIST_BUCKETS: usize = 256 + 40 * 128;
+
+impl Hist {
+    fn new() -> Self {
+        Self { buckets: (0..HIST_BUCKETS).map(|_| AtomicU64::new(0)).collect() }
+    }
+
+    fn index(v: u64) -> usize {
+        let v = v.min((1 << 40) - 1);
+        if v < 256 {
+            return v as usize;
+        }
+        let shift = 63 - v.leading_zeros() - 7;
+        256 + (shift as usize - 1) * 128 + ((v >> shift) as usize - 128)
+    }
+
+    /// Midpoint of a bucket, in µs.
+    fn value(index: usize) -> f64 {
+        if index < 256 {
+            return index as f64;
+        }
+        let k = index - 256;
+        let shift = k / 128 + 1;
+        let low = ((k % 128 + 128) as u64) << shift;
+        low as f64 + (1u64 << shift) as f64 / 2.0
+    }
+
+    fn record(&self, micros: u64) {
+        self.buckets[Self::index(micros)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
+    /// The `q` quantile in milliseconds (NaN when empty).
+    fn quantile_ms(&self, q: f64) -> f64 {
+        let total = self.count();
+        if total == 0 {
+            return f64::NAN;
+        }
+        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for (i, b) in self.buckets.iter().enumerate() {
+            seen += b.load(Ordering::Relaxed);
+            if seen >= rank {
+                return Self::value(i) / 1000.0;
+            }
+        }
+        f64::NAN
+    }
+}
+
+// --- shared state ---------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct StepCounters {
+    receipts: AtomicU64,
+    /// Receipts whose write was not yet acknowledged when they arrived (counted as 0 µs).
+    early: AtomicU64,
+    last_receipt_ns: AtomicU64,
+}
+
+struct Step {
+    ws_ack: Hist,
+    ws_send: Hist,
+    grpc_ack: Hist,
+    grpc_send: Hist,
+    ws: StepCounters,
+    grpc: StepCounters,
+}
+
+struct Shared {
+    t0: Instant,
+    sent_ns: Vec<AtomicU64>,
+    ack_ns: Vec<AtomicU64>,
+    /// Step of each write, plus one (0: not a write of this run).
+    write_step: Vec<AtomicU32>,
+    next_write: AtomicU64,
+    steps: Vec<Step>,
+    /// Every event frame received by any WebSocket connection.
+    delivered: AtomicU64,
+    /// Connections currently subscribed (after `subscribed`, until closed).
+    subscribed: AtomicI64,
+    closes_1013: AtomicU64,
+    closes_other: AtomicU64,
+    reconnects: AtomicU64,
+    connect_errors: AtomicU64,
+    unmatched: AtomicU64,
+    first_error: std::sync::Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn new() -> Self {
+        Self {
+            t0: Instant::now(),
+            sent_ns: (0..MAX_WRITES).map(|_| AtomicU64::new(0)).collect(),
+            ack_ns: (0..MAX_WRITES).map(|_| AtomicU64::new(0)).collect(),
+            write_step: (0..MAX_WRITES).map(|_| AtomicU32::new(0)).collect(),
+            next_write: AtomicU64::new(0),
+            steps: (0..MAX_STEPS)
+                .map(|_| Step {
+                    ws_ack: Hist::new(),
+                    ws_send: Hist::new(),
+                    grpc_ack: Hist::new(),
+                    grpc_send: Hist::new(),
+                    ws: StepCounters::default(),
+                    grpc: StepCounters::default(),
+                })
+                .collect(),
+            delivered: AtomicU64::new(0),
+            subscribed: AtomicI64::new(0),
+            closes_1013: AtomicU64::new(0),
+            closes_other: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            connect_errors: AtomicU64::new(0),
+            unmatched: AtomicU64::new(0),
+            first_error: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.t0.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn note_error(&self, err: String) {
+        let mut first = self.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if first.is_none() {
+            *first = Some(err);
+        }
+    }
+
+    /// An event of write `index` arrived (on a WebSocket, or on the gRPC baseline stream).
+    fn on_receipt(&self, index: usize, grpc: bool) {
+        let now = self.now_ns();
+        if !grpc {
+            self.delivered.fetch_add(1, Ordering::Relaxed);
+        }
+        let step = match self.write_step.get(index).map(|s| s.load(Ordering::Relaxed)) {
+            Some(s) if s > 0 => &self.steps[s as usize - 1],
+            _ => {
+                self.unmatched.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        let ack = self.ack_ns[index].load(Ordering::Acquire);
+        let counters = if grpc { &step.grpc } else { &step.ws };
+        let from_ack = if ack == 0 || ack > now {
+            counters.early.fetch_add(1, Ordering::Relaxed);
+            0
+        } else {
+            (now - ack) / 1000
+        };
+        let from_send = now.saturating_sub(self.sent_ns[index].load(Ordering::Relaxed)) / 1000;
+        if grpc {
+            step.grpc_ack.record(from_ack);
+            step.grpc_send.record(from_send);
+        } else {
+            step.ws_ack.record(from_ack);
+            step.ws_send.record(from_send);
+        }
+        counters.receipts.fetch_add(1, Ordering::Relaxed);
+        counters.last_receipt_ns.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+/// The write index in an event frame: `"request_id":"rtb-<n>"`.
+fn write_index(frame: &str) -> Option<usize> {
+    const NEEDLE: &str = "\"request_id\":\"rtb-";
+    let at = frame.find(NEEDLE)? + NEEDLE.len();
+    let digits = &frame[at..];
+    let end = digits.find('"')?;
+    digits[..end].parse().ok()
+}
+
+// --- WebSocket connections ------------------------------------------------------------------------
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Target {
+    url: String,
+    token: String,
+    channel: String,
+}
+
+/// Counts a subscribed connection until dropped (also when its task is aborted).
+struct Live(Arc<Shared>);
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.subscribed.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Upgrade with `Authorization: Bearer`, wait for `authenticated`, subscribe, wait for `subscribed`.
+async fn open(target: &Target) -> anyhow::Result<Ws> {
+    let mut req = target.url.as_str().into_client_request()?;
+    req.headers_mut().insert("authorization", format!("Bearer {}", target.token).parse()?);
+    // A small read buffer: tungstenite zero-fills its whole read buffer (default 128 KiB) before
+    // every read, which would make the load client, not the edge, the bottleneck.
+    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(config), true).await?;
+    let mut subscribe_sent = false;
+    while let Some(message) = ws.next().await {
+        let Message::Text(text) = message? else { continue };
+        let v: serde_json::Value = serde_json::from_str(text.as_str())?;
+        match v["type"].as_str() {
+            Some("authenticated") if !subscribe_sent => {
+                let frame = serde_json::json!({"type": "subscribe", "id": "1", "channel": target.channel});
+                ws.send(Message::text(frame.to_string())).await?;
+                subscribe_sent = true;
+            }
+            Some("subscribed") => return Ok(ws),
+            _ => bail!("unexpected frame while subscribing: {text}"),
+        }
+    }
+    bail!("closed while subscribing")
+}
+
+/// One connection: opens, reads events until closed, reopens (counted) until aborted.
+async fn connection(shared: Arc<Shared>, target: Arc<Target>, gate: Arc<Semaphore>) {
+    let mut first = true;
+    loop {
+        let ws = {
+            let Ok(_permit) = gate.acquire().await else { return };
+            tokio::time::timeout(Duration::from_secs(60), open(&target)).await
+        };
+        let mut ws = match ws {
+            Ok(Ok(ws)) => ws,
+            Ok(Err(err)) => {
+                shared.connect_errors.fetch_add(1, Ordering::Relaxed);
+                shared.note_error(format!("connect: {err}"));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(_) => {
+                shared.connect_errors.fetch_add(1, Ordering::Relaxed);
+                shared.note_error("connect: no `subscribed` within 60 s".into());
+                continue;
+            }
+        };
+        if !first {
+            shared.reconnects.fetch_add(1, Ordering::Relaxed);
+        }
+        first = false;
+        shared.subscribed.fetch_add(1, Ordering::Relaxed);
+        let live = Live(shared.clone());
+        let mut code = None;
+        while let Some(message) = ws.next().await {
+            match message {
+                Ok(Message::Text(text)) => {
+                    if let Some(index) = write_index(text.as_str()) {
+                        shared.on_receipt(index, false);
+                    }
+                }
+                Ok(Message::Close(frame)) => {
+                    code = frame.map(|f| u16::from(f.code));
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        drop(live);
+        if code == Some(1013) {
+            shared.closes_1013.fetch_add(1, Ordering::Relaxed);
+        } else {
+            shared.closes_other.fetch_add(1, Ordering::Relaxed);
+            shared.note_error(format!("connection closed: {code:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+struct Pool {
+    shared: Arc<Shared>,
+    target: Arc<Target>,
+    gate: Arc<Semaphore>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Pool {
+    /// Opens connections up to `n` and waits until `n` are subscribed, or no progress for 30 s.
+    async fn grow(&mut self, n: usize) -> f64 {
+        let start = Instant::now();
+        while self.handles.len() < n {
+            self.handles.push(tokio::spawn(connection(self.shared.clone(), self.target.clone(), self.gate.clone())));
+        }
+        let mut best = self.subscribed();
+        let mut progress_at = Instant::now();
+        while self.subscribed() < n {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = self.subscribed();
+            if now > best {
+                best = now;
+                progress_at = Instant::now();
+            } else if progress_at.elapsed() > Duration::from_secs(30) {
+                eprintln!("[realtime] stuck at {now} subscribed connections of {n}");
+                break;
+            }
+        }
+        start.elapsed().as_secs_f64()
+    }
+
+    /// Closes connections beyond `n` (their sockets drop).
+    async fn shrink(&mut self, n: usize) {
+        for h in self.handles.drain(n.min(self.handles.len())..) {
+            h.abort();
+            let _ = h.await;
+        }
+    }
+
+    fn subscribed(&self) -> usize {
+        usize::try_from(self.shared.subscribed.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+}
+
+// --- gRPC: writes and the baseline subscriber -----------------------------------------------------
+
+fn authed<T>(msg: T, token: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    if let Ok(v) = format!("Bearer {token}").parse() {
+        r.metadata_mut().insert("authorization", v);
+    }
+    r
+}
+
+/// The baseline: one `EventService.Subscribe` stream straight from core-svc, reopened after the
+/// last seq it saw if it ends.
+async fn grpc_subscriber(shared: Arc<Shared>, channel: Channel, token: String, project_channel: String) {
+    let mut after = None;
+    loop {
+        let mut client = pb::event_service_client::EventServiceClient::new(channel.clone());
+        let request = pb::SubscribeRequest { channels: vec![project_channel.clone()], after_seq: after };
+        match client.subscribe(authed(request, &token)).await {
+            Ok(response) => {
+                let mut stream = response.into_inner();
+                while let Ok(Some(m)) = stream.message().await {
+                    match m.message {
+                        Some(pb::subscribe_response::Message::Event(e)) => {
+                            after = Some(e.seq);
+                            if let Some(index) = e.request_id.strip_prefix(RID_PREFIX).and_then(|n| n.parse().ok()) {
+                                shared.on_receipt(index, true);
+                            }
+                        }
+                        Some(pb::subscribe_response::Message::Ready(r)) if after.is_none() => {
+                            after = Some(r.latest_seq);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Err(status) => shared.note_error(format!("gRPC Subscribe: {status}")),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[derive(Default)]
+struct Writes {
+    sent: u64,
+    acked: u64,
+    failed: u64,
+    skipped: u64,
+    first_error: Option<String>,
+}
+
+/// `SetConfig` at `rate` writes/s for `duration` (open loop), each write tagged with its index.
+async fn drive_writes(
+    shared: &Arc<Shared>,
+    grpc: &Channel,
+    token: &str,
+    project_id: &str,
+    step: usize,
+    rate: f64,
+    duration: Duration,
+) -> Writes {
+    let gate = Arc::new(Semaphore::new(MAX_WRITES_IN_FLIGHT));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Result<(), String>>();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let end = tokio::time::Instant::now() + duration;
+    let mut out = Writes::default();
+    loop {
+        let tick = ticker.tick().await;
+        if tick >= end {
+            break;
+        }
+        let Ok(permit) = gate.clone().try_acquire_owned() else {
+            out.skipped += 1;
+            continue;
+        };
+        let index = shared.next_write.fetch_add(1, Ordering::Relaxed) as usize;
+        if index >= MAX_WRITES {
+            out.skipped += 1;
+            continue;
+        }
+        out.sent += 1;
+        shared.write_step[index].store(u32::try_from(step + 1).unwrap_or(0), Ordering::Relaxed);
+        let mut request = authed(
+            pb::SetConfigRequest {
+                project_id: project_id.to_owned(),
+                key: format!("rtb.k{}", index as u64 % KEYS),
+                value: Some(prost_types::Value { kind: Some(prost_types::value::Kind::NumberValue(index as f64)) }),
+                description: String::new(),
+                etag: String::new(),
+            },
+            token,
+        );
+        if let Ok(rid) = MetadataValue::try_from(format!("{RID_PREFIX}{index}")) {
+            request.metadata_mut().insert(proto::metadata::REQUEST_ID, rid);
+        }
+        let mut client = pb::config_service_client::ConfigServiceClient::new(grpc.clone());
+        let (shared, tx) = (shared.clone(), tx.clone());
+        shared.sent_ns[index].store(shared.now_ns(), Ordering::Relaxed);
+        tokio::spawn(async move {
+            let result = client.set_config(request).await;
+            if result.is_ok() {
+                shared.ack_ns[index].store(shared.now_ns(), Ordering::Release);
+            }
+            drop(permit);
+            let _ = tx.send(result.map(|_| ()).map_err(|s| s.to_string()));
+        });
+    }
+    drop(tx);
+    while let Some(result) = rx.recv().await {
+        match result {
+            Ok(()) => out.acked += 1,
+            Err(err) => {
+                out.failed += 1;
+                out.first_error.get_or_insert(err);
+            }
+        }
+    }
+    out
+}
+
+// --- processes ------------------------------------------------------------------------------------
+
+/// (utime + stime, cutime + cstime, ppid) of a process, in clock ticks.
+fn stat(pid: u32) -> Option<(u64, u64, u32)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok());
+    Some((n(11)? + n(12)?, n(13)? + n(14)?, u32::try_from(n(1)?).ok()?))
+}
+
+struct Procs {
+    /// (name, pid, whole tree: the process, its reaped and its live children).
+    list: Vec<(String, u32, bool)>,
+    tick: f64,
+}
+
+impl Procs {
+    fn from_env() -> anyhow::Result<Self> {
+        let mut list = Vec::new();
+        for item in env("BENCH_PIDS")?.split(',').filter(|s| !s.is_empty()) {
+            let (name, pid) = item.split_once('=').with_context(|| format!("BENCH_PIDS item {item}"))?;
+            list.push((name.to_owned(), pid.parse()?, name == "postgres"));
+        }
+        list.push(("load client".to_owned(), std::process::id(), false));
+        let tick = Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
+            .unwrap_or(100.0);
+        Ok(Self { list, tick })
+    }
+
+    fn pid(&self, name: &str) -> Option<u32> {
+        self.list.iter().find(|(n, _, _)| n == name).map(|(_, pid, _)| *pid)
+    }
+
+    /// CPU seconds used so far by each process of the list.
+    fn sample(&self) -> Vec<f64> {
+        let children = |parent: u32| -> u64 {
+            let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter_map(stat)
+                .filter(|(_, _, ppid)| *ppid == parent)
+                .map(|(own, _, _)| own)
+                .sum()
+        };
+        self.list
+            .iter()
+            .map(|(_, pid, tree)| {
+                let ticks = match stat(*pid) {
+                    None => 0,
+                    Some((own, reaped, _)) if *tree => own + reaped + children(*pid),
+                    Some((own, _, _)) => own,
+                };
+                ticks as f64 / self.tick
+            })
+            .collect()
+    }
+}
+
+/// VmRSS of `pid`, in KiB.
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("no VmRSS")
+}
+
+fn env(name: &str) -> anyhow::Result<String> {
+    std::env::var(name).with_context(|| format!("{name} is not set (run bench/run-realtime)"))
+}
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+// --- arguments ------------------------------------------------------------------------------------
+
+struct Args {
+    small: usize,
+    large: usize,
+    latency_rate: f64,
+    latency_secs: f64,
+    rates_large: Vec<f64>,
+    rates_small: Vec<f64>,
+    step_secs: f64,
+    out: Option<PathBuf>,
+}
+
+fn list<T: std::str::FromStr>(s: &str) -> anyhow::Result<Vec<T>> {
+    s.split(',').map(|x| x.trim().parse::<T>().map_err(|_| anyhow::anyhow!("bad number {x:?} in {s:?}"))).collect()
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        small: 1000,
+        large: 10_000,
+        latency_rate: 50.0,
+        latency_secs: 15.0,
+        rates_large: vec![5.0, 10.0, 20.0],
+        rates_small: vec![100.0, 200.0],
+        step_secs: 10.0,
+        out: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        let value = it.next().with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--connections" => {
+                let n: Vec<usize> = list(&value)?;
+                let [small, large] = n[..] else { bail!("--connections takes SMALL,LARGE") };
+                anyhow::ensure!(0 < small && small <= large, "--connections: need 0 < SMALL <= LARGE");
+                (a.small, a.large) = (small, large);
+            }
+            "--latency-rate" => a.latency_rate = value.parse()?,
+            "--latency-duration" => a.latency_secs = value.parse()?,
+            "--rates-large" => a.rates_large = list(&value)?,
+            "--rates-small" => a.rates_small = list(&value)?,
+            "--duration" => a.step_secs = value.parse()?,
+            "--out" => a.out = Some(value.into()),
+            _ => bail!("unknown option {flag}\n{USAGE}"),
+        }
+    }
+    let positive = a.rates_large.iter().chain(&a.rates_small).chain([&a.latency_rate]).all(|r| *r > 0.0);
+    anyhow::ensure!(positive, "write rates must be positive");
+    anyhow::ensure!(a.step_secs >= 2.0 && a.latency_secs >= 2.0, "durations must be at least 2 s");
+    Ok(a)
+}
+
+// --- measurement ----------------------------------------------------------------------------------
+
+struct Row {
+    what: String,
+    subscribers: usize,
+    rate: f64,
+    writes: Writes,
+    /// WebSocket event frames per second, all connections, over the write window after 1 s.
+    deliveries_per_sec: f64,
+    /// Received / (acknowledged writes × subscribers), after draining.
+    completeness: f64,
+    /// Seconds from the end of the writes until the last receipt.
+    drain_secs: f64,
+    ws_p50: f64,
+    ws_p99: f64,
+    ws_max: f64,
+    ws_send_p50: f64,
+    ws_send_p99: f64,
+    grpc_send_p50: f64,
+    grpc_send_p99: f64,
+    ws_receipts: u64,
+    ws_early: u64,
+    grpc_p50: f64,
+    grpc_p99: f64,
+    closes_1013: u64,
+    reconnects: u64,
+    /// CPU use of each process over the write window, in % of one core.
+    cpu: Vec<f64>,
+}
+
+struct Bench {
+    shared: Arc<Shared>,
+    grpc: Channel,
+    token: String,
+    project_id: String,
+    procs: Procs,
+    steps_used: usize,
+}
+
+impl Bench {
+    /// Writes at `rate` for `secs` with the current connections; then waits for every expected
+    /// event (or 10 s without progress).
+    async fn step(&mut self, pool: &Pool, what: &str, rate: f64, secs: f64) -> anyhow::Result<Row> {
+        let step = self.steps_used;
+        anyhow::ensure!(step < MAX_STEPS, "too many steps");
+        self.steps_used += 1;
+        let subscribers = pool.subscribed();
+        let (closes_before, reconnects_before) =
+            (self.shared.closes_1013.load(Ordering::Relaxed), self.shared.reconnects.load(Ordering::Relaxed));
+        eprintln!("[realtime] {what}: {subscribers} subscribers, {rate} writes/s for {secs} s");
+        let shared = self.shared.clone();
+        let (grpc, token, project) = (self.grpc.clone(), self.token.clone(), self.project_id.clone());
+        let writes = tokio::spawn(async move {
+            drive_writes(&shared, &grpc, &token, &project, step, rate, Duration::from_secs_f64(secs)).await
+        });
+        // The throughput window: from 1 s after the first write to the end of the writes.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (d0, cpu0, w0) = (self.shared.delivered.load(Ordering::Relaxed), self.procs.sample(), Instant::now());
+        tokio::time::sleep(Duration::from_secs_f64(secs - 1.0)).await;
+        let (d1, cpu1, window) =
+            (self.shared.delivered.load(Ordering::Relaxed), self.procs.sample(), w0.elapsed().as_secs_f64());
+        let writes = writes.await?;
+        let writes_end = self.shared.now_ns();
+        let s = &self.shared.steps[step];
+        let expected = writes.acked * subscribers as u64;
+        let mut last = (s.ws.receipts.load(Ordering::Relaxed), Instant::now());
+        while s.ws.receipts.load(Ordering::Relaxed) < expected && last.1.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let now = s.ws.receipts.load(Ordering::Relaxed);
+            if now != last.0 {
+                last = (now, Instant::now());
+            }
+        }
+        let received = s.ws.receipts.load(Ordering::Relaxed);
+        let last_receipt = s.ws.last_receipt_ns.load(Ordering::Relaxed);
+        Ok(Row {
+            what: what.to_owned(),
+            subscribers,
+            rate,
+            deliveries_per_sec: (d1 - d0) as f64 / window,
+            completeness: if expected == 0 { f64::NAN } else { received as f64 / expected as f64 },
+            drain_secs: last_receipt.saturating_sub(writes_end) as f64 / 1e9,
+            ws_p50: s.ws_ack.quantile_ms(0.50),
+            ws_p99: s.ws_ack.quantile_ms(0.99),
+            ws_max: s.ws_ack.quantile_ms(1.0),
+            ws_send_p50: s.ws_send.quantile_ms(0.50),
+            ws_send_p99: s.ws_send.quantile_ms(0.99),
+            grpc_send_p50: s.grpc_send.quantile_ms(0.50),
+            grpc_send_p99: s.grpc_send.quantile_ms(0.99),
+            ws_receipts: received,
+            ws_early: s.ws.early.load(Ordering::Relaxed),
+            grpc_p50: s.grpc_ack.quantile_ms(0.50),
+            grpc_p99: s.grpc_ack.quantile_ms(0.99),
+            closes_1013: self.shared.closes_1013.load(Ordering::Relaxed) - closes_before,
+            reconnects: self.shared.reconnects.load(Ordering::Relaxed) - reconnects_before,
+            cpu: cpu0.iter().zip(&cpu1).map(|(a, b)| (b - a) / window * 100.0).collect(),
+            writes,
+        })
+    }
+}
+
+struct Memory {
+    connections: usize,
+    rss_kib: u64,
+    connect_secs: f64,
+}
+
+/// `realtime --probe-read-buffer BYTES [N]`: what one idle WebSocket costs a tungstenite server
+/// (the library under poem's and so realtime-edge's `/ws`) with that read buffer size. Opens N
+/// (default 2,000) connections to an in-process server, each sending one small frame (as a
+/// client sends `subscribe`), and prints the growth of this process's VmRSS per connection. The
+/// clients (4 KiB read buffers, never read) cost the same whatever BYTES is, so the difference
+/// between two runs is the server's read buffer.
+async fn probe(read_buffer: usize, n: usize) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server_config = WebSocketConfig::default().read_buffer_size(read_buffer);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(socket, Some(server_config)).await {
+                    while let Some(Ok(_)) = ws.next().await {}
+                }
+            });
+        }
+    });
+    let client_config = WebSocketConfig::default().read_buffer_size(4096);
+    let connect = || async {
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/"), Some(client_config), true).await?;
+        ws.send(Message::text(r#"{"type":"subscribe","id":"1","channel":"project:x"}"#)).await?;
+        anyhow::Ok(ws)
+    };
+    // Warm-up: runtime, allocator arenas.
+    let mut clients = vec![connect().await?];
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib(std::process::id())?;
+    for _ in 0..n {
+        clients.push(connect().await?);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib(std::process::id())?;
+    println!("| {read_buffer} | {n} | {:.1} KiB |", after.saturating_sub(before) as f64 / n as f64);
+    drop(clients);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() == Some("--probe-read-buffer") {
+        let bytes = argv.next().context("--probe-read-buffer BYTES [N]")?.parse()?;
+        let n = argv.next().map_or(Ok(2000), |n| n.parse())?;
+        return probe(bytes, n).await;
+    }
+    let args = parse_args()?;
+    let ws_url = env("BENCH_WS_URL")?;
+    let grpc_url = env("CORE_GRPC_URL")?;
+    let procs = Procs::from_env()?;
+    let edge_pid = procs.pid("realtime-edge").context("BENCH_PIDS has no realtime-edge")?;
+    let load_before = loadavg();
+    let started = chrono::Utc::now();
+
+    let grpc = Channel::from_shared(grpc_url.clone())?.connect().await.context("connecting to core-svc")?;
+    let login = pb::auth_service_client::AuthServiceClient::new(grpc.clone())
+        .login(pb::LoginRequest { email: env("BENCH_ADMIN_EMAIL")?, password: env("BENCH_ADMIN_PASSWORD")? })
+        .await
+        .context("admin login")?
+        .into_inner();
+    let token = login.tokens.context("login without tokens")?.access_token;
+    let slug = format!("rtbench-{}", uuid::Uuid::now_v7().simple());
+    let project = pb::project_service_client::ProjectServiceClient::new(grpc.clone())
+        .create_project(authed(
+            pb::CreateProjectRequest { slug, name: "realtime bench".into(), description: String::new() },
+            &token,
+        ))
+        .await
+        .context("CreateProject")?
+        .into_inner()
+        .project
+        .context("no project")?;
+    let channel = format!("project:{}", project.id);
+    eprintln!("[realtime] project {} ({channel})", project.slug);
+
+    let shared = Arc::new(Shared::new());
+    let grpc_sub = tokio::spawn(grpc_subscriber(shared.clone(), grpc.clone(), token.clone(), channel.clone()));
+    let mut pool = Pool {
+        shared: shared.clone(),
+        target: Arc::new(Target { url: ws_url, token: token.clone(), channel }),
+        gate: Arc::new(Semaphore::new(CONNECT_CONCURRENCY)),
+        handles: Vec::new(),
+    };
+    let mut bench = Bench { shared: shared.clone(), grpc, token, project_id: project.id.clone(), procs, steps_used: 0 };
+    let mut rows = Vec::new();
+
+    // 1. Fresh edge; one subscriber; its latency.
+    let rss_fresh = rss_kib(edge_pid)?;
+    pool.grow(1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    rows.push(bench.step(&pool, "latency, 1 subscriber", args.latency_rate, args.latency_secs).await?);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_base = rss_kib(edge_pid)?;
+
+    // 2. Idle connections: memory.
+    let mut memory = Vec::new();
+    for n in [args.small, args.large] {
+        let connect_secs = pool.grow(n).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        memory.push(Memory { connections: pool.subscribed(), rss_kib: rss_kib(edge_pid)?, connect_secs });
+        eprintln!(
+            "[realtime] {} subscribed; edge VmRSS {} KiB",
+            pool.subscribed(),
+            memory.last().map_or(0, |m| m.rss_kib)
+        );
+    }
+    let held = pool.subscribed();
+
+    // 3. Throughput at the large N.
+    for &rate in &args.rates_large {
+        rows.push(bench.step(&pool, "throughput", rate, args.step_secs).await?);
+    }
+    let rss_after_load = rss_kib(edge_pid)?;
+
+    // 4. The small N: latency, then throughput.
+    pool.shrink(args.small).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    rows.push(bench.step(&pool, "latency", args.latency_rate, args.latency_secs).await?);
+    for &rate in &args.rates_small {
+        rows.push(bench.step(&pool, "throughput", rate, args.step_secs).await?);
+    }
+    pool.shrink(0).await;
+    grpc_sub.abort();
+
+    // --- report ---
+    let names: Vec<String> = bench.procs.list.iter().map(|(n, _, _)| n.clone()).collect();
+    let mut r = String::new();
+    writeln!(r, "# realtime-edge fan-out benchmark\n")?;
+    writeln!(r, "- date: {} UTC", started.format("%Y-%m-%d %H:%M"))?;
+    let dirty = git(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty());
+    let commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    writeln!(r, "- commit: {commit}{}", if dirty { " (with uncommitted changes)" } else { "" })?;
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    writeln!(r, "- machine: {cpus} CPUs, {}", cpu_model())?;
+    if let Ok(note) = std::env::var("BENCH_EDGE_NOTE")
+        && !note.is_empty()
+    {
+        writeln!(r, "- **{note}**")?;
+    }
+    writeln!(r, "- load average (1/5/15 min): before {load_before}, after {}", loadavg())?;
+    writeln!(
+        r,
+        "- release builds; core-svc, realtime-edge and this load client are separate processes (default configuration); PostgreSQL and Redis on the same machine"
+    )?;
+    writeln!(
+        r,
+        "- channel `project:<id>` of a fresh project; every connection authenticates with the admin's access token (Authorization header) and subscribes to it"
+    )?;
+    writeln!(
+        r,
+        "- writes: gRPC `SetConfig` as the admin over one HTTP/2 connection, open loop at the given rate (≤ {MAX_WRITES_IN_FLIGHT} in flight), {KEYS} keys in rotation; each tagged `x-request-id: rtb-<n>`, which its event carries"
+    )?;
+    writeln!(
+        r,
+        "- latency: from the `SetConfig` response (acknowledgment) to the receipt of the event frame, per receipt; baseline: one gRPC `EventService.Subscribe` stream straight from core-svc, same writes, same clock"
+    )?;
+    writeln!(r)?;
+
+    writeln!(r, "## Connections and memory (realtime-edge VmRSS)\n")?;
+    writeln!(
+        r,
+        "| subscribed connections | edge VmRSS | growth over 1 connection | per connection | time to connect + subscribe |"
+    )?;
+    writeln!(r, "|---:|---:|---:|---:|---:|")?;
+    writeln!(r, "| 0 (fresh process) | {:.1} MiB | — | — | — |", rss_fresh as f64 / 1024.0)?;
+    writeln!(r, "| 1 (after the 1-subscriber latency run) | {:.1} MiB | — | — | — |", rss_base as f64 / 1024.0)?;
+    for m in &memory {
+        let growth = m.rss_kib.saturating_sub(rss_base);
+        let per = growth as f64 / m.connections.saturating_sub(1).max(1) as f64;
+        writeln!(
+            r,
+            "| {} | {:.1} MiB | {:.1} MiB | {per:.1} KiB | {:.1} s |",
+            m.connections,
+            m.rss_kib as f64 / 1024.0,
+            growth as f64 / 1024.0,
+            m.connect_secs
+        )?;
+    }
+    writeln!(
+        r,
+        "\nHeld at the large N: {held} of {} subscribed (`subscribed` acks). Edge VmRSS after the throughput steps at that N: {:.1} MiB.",
+        args.large,
+        rss_after_load as f64 / 1024.0
+    )?;
+    writeln!(
+        r,
+        "Connect errors: {}; closes by the edge: {} with 1013 (slow consumer), {} other; reconnects: {}; events not matched to a write: {}.",
+        shared.connect_errors.load(Ordering::Relaxed),
+        shared.closes_1013.load(Ordering::Relaxed),
+        shared.closes_other.load(Ordering::Relaxed),
+        shared.reconnects.load(Ordering::Relaxed),
+        shared.unmatched.load(Ordering::Relaxed),
+    )?;
+    if let Some(err) = shared.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
+        writeln!(r, "First connection error: `{err}`.")?;
+    }
+    writeln!(r)?;
+
+    writeln!(r, "## Deliveries\n")?;
+    writeln!(
+        r,
+        "deliveries/s: event frames received by all connections per second, over the write window after its first second; complete: received ÷ (acknowledged writes × subscribers) once drained; drain: from the last write to the last receipt; 1013: slow-consumer closes by the edge (the connection reconnects). CPU: % of one core over the same window.\n"
+    )?;
+    write!(
+        r,
+        "| step | subscribers | writes/s target (acked/s) | offered deliveries/s | deliveries/s | complete | drain s | 1013 |"
+    )?;
+    for n in &names {
+        write!(r, " CPU {n} |")?;
+    }
+    writeln!(r)?;
+    write!(r, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+    for _ in &names {
+        write!(r, "---:|")?;
+    }
+    writeln!(r)?;
+    let step_secs = |row: &Row| if row.what.starts_with("latency") { args.latency_secs } else { args.step_secs };
+    for row in &rows {
+        let acked_per_sec = row.writes.acked as f64 / step_secs(row);
+        write!(
+            r,
+            "| {} | {} | {} ({acked_per_sec:.0}) | {:.0} | {:.0} | {:.4} | {:.2} | {} |",
+            row.what,
+            row.subscribers,
+            row.rate,
+            acked_per_sec * row.subscribers as f64,
+            row.deliveries_per_sec,
+            row.completeness,
+            row.drain_secs,
+            row.closes_1013,
+        )?;
+        for c in &row.cpu {
+            write!(r, " {c:.0} % |")?;
+        }
+        writeln!(r)?;
+    }
+    writeln!(r, "\n## Latency\n")?;
+    writeln!(
+        r,
+        "Per receipt, over every receipt of the step, in ms. ack → receipt: from the `SetConfig` response to the event's arrival; early: receipts that arrived before the response (counted as 0 ms: core-svc answers after its post-commit cache bump in Redis, while the event is already on its way). send → receipt: from sending the `SetConfig` request. Baseline: the gRPC `Subscribe` stream straight from core-svc (one subscriber, the same writes).\n"
+    )?;
+    writeln!(
+        r,
+        "| step | subscribers | writes/s | WS ack→rcv p50 | WS p99 | WS max | early | WS send→rcv p50 | WS p99 | gRPC ack→rcv p50 | gRPC p99 | gRPC send→rcv p50 | gRPC p99 | WS/gRPC send→rcv p50 | p99 |"
+    )?;
+    writeln!(r, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    for row in &rows {
+        writeln!(
+            r,
+            "| {} | {} | {} | {:.2} | {:.2} | {:.1} | {:.0} % | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            row.what,
+            row.subscribers,
+            row.rate,
+            row.ws_p50,
+            row.ws_p99,
+            row.ws_max,
+            row.ws_early as f64 * 100.0 / row.ws_receipts.max(1) as f64,
+            row.ws_send_p50,
+            row.ws_send_p99,
+            row.grpc_p50,
+            row.grpc_p99,
+            row.grpc_send_p50,
+            row.grpc_send_p99,
+            row.ws_send_p50 / row.grpc_send_p50,
+            row.ws_send_p99 / row.grpc_send_p99,
+        )?;
+    }
+    writeln!(r)?;
+    for row in &rows {
+        let w = &row.writes;
+        if w.failed > 0 || w.skipped > 0 || row.reconnects > 0 {
+            writeln!(
+                r,
+                "- {} at {} writes/s: {} sent, {} acked, {} failed{}, {} skipped (all {MAX_WRITES_IN_FLIGHT} in flight); {} reconnects",
+                row.what,
+                row.rate,
+                w.sent,
+                w.acked,
+                w.failed,
+                w.first_error.as_deref().map(|e| format!(" (first: `{e}`)")).unwrap_or_default(),
+                w.skipped,
+                row.reconnects
+            )?;
+        }
+    }
+
+    println!("{r}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &r).with_context(|| format!("writing {}", out.display()))?;
+        eprintln!("[realtime] report written to {}", out.display());
+    }
+    Ok(())
+}
