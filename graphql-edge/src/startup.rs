@@ -4,13 +4,13 @@ use std::{future::Future, net::SocketAddr};
 
 use anyhow::Context;
 use edge_kit::{CoreClient, Metrics};
-use poem::{Route, endpoint::BoxEndpoint, listener::TcpAcceptor};
+use poem::{Route, endpoint::BoxEndpoint};
 
 use crate::config::{Config, LISTEN_ADDR_VAR};
 
 /// graphql-edge, bound and ready to serve.
 pub struct App {
-    acceptor: TcpAcceptor,
+    acceptor: edge_kit::server::EdgeAcceptor,
     local_addr: SocketAddr,
     endpoint: BoxEndpoint<'static>,
 }

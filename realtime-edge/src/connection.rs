@@ -363,7 +363,16 @@ impl Connection {
                     Some(Ok(message)) => self.on_message(message).await,
                     Some(Err(err)) => Err(read_error(&err)),
                 },
-                Some(inbound) = inbox_rx.recv() => self.on_inbound(inbound),
+                Some(inbound) = inbox_rx.recv() => {
+                    // The inbox is unbounded so that the hub never waits on one connection; a
+                    // connection that falls this far behind (the edge itself is overloaded) is
+                    // closed like a slow client, so memory stays bounded and the client resumes.
+                    if inbox_rx.len() > self.shared.limits.send_queue.saturating_mul(4) {
+                        Err(self.slow_consumer())
+                    } else {
+                        self.on_inbound(inbound)
+                    }
+                }
                 permit = out.reserve(), if waiting_for_room => match permit {
                     Ok(permit) => {
                         drop(permit);

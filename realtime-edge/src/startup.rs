@@ -12,7 +12,7 @@ use std::{
 
 use anyhow::Context;
 use edge_kit::{CoreClient, Metrics};
-use poem::{EndpointExt, Route, endpoint::BoxEndpoint, get, listener::TcpAcceptor};
+use poem::{EndpointExt, Route, endpoint::BoxEndpoint, get};
 use tokio::sync::{Notify, watch};
 
 use crate::{
@@ -25,7 +25,7 @@ use crate::{
 
 /// realtime-edge, bound and ready to serve.
 pub struct App {
-    acceptor: TcpAcceptor,
+    acceptor: edge_kit::server::EdgeAcceptor,
     local_addr: SocketAddr,
     endpoint: BoxEndpoint<'static>,
     shutdown: watch::Sender<bool>,

@@ -54,6 +54,12 @@ pub async fn upgrade(
     };
     let shared = state.shared.clone();
     let guard = ConnectionGuard::new(shared.metrics.clone(), state.live.clone());
-    let config = WebSocketConfig::default().max_message_size(Some(READ_LIMIT)).max_frame_size(Some(READ_LIMIT));
+    // A 4 KiB read buffer instead of tungstenite's 128 KiB: tungstenite zero-fills the whole
+    // buffer before every read, so the default cost 128 KiB per idle connection and a 128 KiB
+    // memset per delivered event (bench/REALTIME.md). Larger frames still work: the buffer grows.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .max_message_size(Some(READ_LIMIT))
+        .max_frame_size(Some(READ_LIMIT));
     ws.config(config).on_upgrade(move |socket| connection::run(socket, shared, Handshake { token, ctx }, guard))
 }

@@ -4,7 +4,7 @@ use std::{future::Future, net::SocketAddr};
 
 use anyhow::Context;
 use edge_kit::{CoreClient, Metrics};
-use poem::{EndpointExt, Route, endpoint::BoxEndpoint, http::Method, listener::TcpAcceptor, middleware::Cors};
+use poem::{EndpointExt, Route, endpoint::BoxEndpoint, http::Method, middleware::Cors};
 
 use crate::{
     api,
@@ -17,7 +17,7 @@ pub const BASE_PATH: &str = "/api/v1";
 
 /// rest-edge, bound and ready to serve.
 pub struct App {
-    acceptor: TcpAcceptor,
+    acceptor: edge_kit::server::EdgeAcceptor,
     local_addr: SocketAddr,
     endpoint: BoxEndpoint<'static>,
 }
