@@ -18,11 +18,11 @@
 use std::{
     collections::BTreeMap,
     fmt::Write as _,
-    path::{Path, PathBuf},
-    process::Command,
     sync::Arc,
     time::{Duration, Instant},
 };
+
+use bench::{cpu_model, git, workspace_root};
 
 use anyhow::{Context as _, bail, ensure};
 use edge_kit::config::{CORE_GRPC_URL_VAR, Env};
@@ -409,27 +409,6 @@ fn targets(stack: &Stack, token: &str, configs_project_id: &str, c: usize) -> an
         grpc_auth: format!("Bearer {token}").parse()?,
         configs_project_id: configs_project_id.to_string(),
     })
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
-}
-
-fn git(args: &[&str]) -> Option<String> {
-    let out = Command::new("git").args(args).current_dir(workspace_root()).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
 }
 
 fn ms(x: f64) -> String {

@@ -32,6 +32,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bench::{cpu_model, git, loadavg};
+
 use anyhow::{Context as _, bail};
 use futures::{SinkExt as _, StreamExt as _};
 use proto::v1 as pb;
@@ -592,29 +594,6 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 
 fn env(name: &str) -> anyhow::Result<String> {
     std::env::var(name).with_context(|| format!("{name} is not set (run bench/run-realtime)"))
-}
-
-fn git(args: &[&str]) -> Option<String> {
-    let out = Command::new("git").args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 // --- arguments ------------------------------------------------------------------------------------

@@ -16,11 +16,13 @@
 use std::{
     collections::BTreeMap,
     fmt::Write as _,
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::Command,
     sync::Arc,
     time::{Duration, Instant},
 };
+
+use bench::{cpu_model, git, loadavg};
 
 use anyhow::{Context as _, bail, ensure};
 use proto::v1 as pb;
@@ -717,33 +719,6 @@ async fn load_data(http: &reqwest::Client, rest: &str, bearer: &HeaderValue) -> 
         etags.push((id, etag.context("effective config without ETag")?));
     }
     Ok((Data { projects, configs, emails, etags }, hash))
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
-}
-
-fn git(args: &[&str]) -> Option<String> {
-    let out = Command::new("git").args(args).current_dir(workspace_root()).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 fn ms(x: f64) -> String {
