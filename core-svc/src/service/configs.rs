@@ -354,19 +354,15 @@ impl Core {
     ) -> Result<Page<ConfigRevision>> {
         let config_id = domain::parse_optional_id("config_id", config_id)?;
         let project_id = domain::parse_optional_id("project_id", project_id)?;
-        // A cache miss in `config_scope` takes a connection of its own: check before taking ours.
+        // `config_scope` may take a connection of its own (a cache miss): never while we hold one.
         let scope = match config_id {
-            Some(_) => None,
-            None => Some(self.config_scope(caller, project_id).await?),
-        };
-        let mut conn = self.db.acquire().await?;
-        let scope = match (scope, config_id) {
-            (Some(scope), _) => scope,
-            (None, Some(id)) => {
+            None => self.config_scope(caller, project_id).await?,
+            Some(id) => {
+                let mut conn = self.db.acquire().await?;
                 Scope::Project(self.readable_config(&mut conn, caller, id, Need::Read, Lock::None).await?.1.project.id)
             }
-            (None, None) => unreachable!("a scope is computed when there is no config id"),
         };
+        let mut conn = self.db.acquire().await?;
         configs::list_revisions(&mut conn, scope, config_id, params).await
     }
 

@@ -4,7 +4,6 @@
 //! they own. Anything else is NOT_FOUND.
 
 use serde_json::{Value as Json, json};
-use uuid::Uuid;
 
 use super::{
     Core,
@@ -123,11 +122,5 @@ impl Core {
         }
         let mut conn = self.db.acquire().await?;
         tasks::output(&mut conn, task.id).await?.ok_or(Error::not_found("export"))
-    }
-
-    /// Attempts of a task: (attempt, worker, outcome, error), for tests and diagnostics.
-    pub async fn task_attempts(&self, id: Uuid) -> Result<Vec<(i32, String, Option<String>, Option<String>)>> {
-        let mut conn = self.db.acquire().await?;
-        tasks::attempts(&mut conn, id).await
     }
 }

@@ -339,11 +339,3 @@ pub async fn save_output(conn: &mut PgConnection, id: Uuid, document: &Json) -> 
 pub async fn output(conn: &mut PgConnection, id: Uuid) -> Result<Option<Json>> {
     Ok(sqlx::query_scalar("SELECT document FROM task_outputs WHERE task_id = $1").bind(id).fetch_optional(conn).await?)
 }
-
-/// Attempts of a task, oldest first: (attempt, worker, outcome, error).
-pub async fn attempts(conn: &mut PgConnection, id: Uuid) -> Result<Vec<(i32, String, Option<String>, Option<String>)>> {
-    Ok(sqlx::query_as("SELECT attempt, worker, outcome, error FROM task_attempts WHERE task_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(conn)
-        .await?)
-}

@@ -12,7 +12,7 @@ use super::{HandlerResult, KIND_EXPORT, KIND_PURGE_TOKENS, KIND_TRIM_EVENTS, KIN
 use crate::{
     domain::{DeliveryStatus, RequestMeta, Task},
     error::Result,
-    events::{self, BATCH},
+    events,
     service::Core,
     store::{
         configs, events as event_store, members, projects, tasks,
@@ -184,9 +184,6 @@ pub(super) async fn create_deliveries(core: &Core, config: &TaskConfig) -> Resul
     webhooks::set_cursor(&mut tx, DISPATCH_CURSOR, last).await?;
     core.commit(tx).await?;
     core.dispatch(&queued).await;
-    if batch.len() as i64 == BATCH {
-        tracing::debug!("webhook dispatcher: more events pending");
-    }
     Ok(())
 }
 
