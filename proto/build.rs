@@ -18,6 +18,22 @@ const PROTOS: &[&str] = &[
     "platform/v1/webhook.proto",
 ];
 
+/// Messages that carry a password, a token or a secret. Their `Debug` is written by hand in
+/// `src/redact.rs` and prints `[redacted]` for those fields, so a `{:?}` of a request cannot log
+/// one.
+const SECRET_BEARING: &[&str] = &[
+    ".platform.v1.LoginRequest",
+    ".platform.v1.TokenPair",
+    ".platform.v1.RefreshTokenRequest",
+    ".platform.v1.LogoutRequest",
+    ".platform.v1.SignUpRequest",
+    ".platform.v1.ChangePasswordRequest",
+    ".platform.v1.CreateApiTokenResponse",
+    ".platform.v1.CreateUserRequest",
+    ".platform.v1.UpdateUserRequest",
+    ".platform.v1.Webhook",
+];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     if env::var_os("PROTOC").is_none() {
         let protoc = protoc_bin_vendored::protoc_bin_path()?;
@@ -33,6 +49,7 @@ fn build(protoc: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(protoc) = protoc {
         config.protoc_executable(protoc);
     }
+    config.skip_debug(SECRET_BEARING);
     tonic_prost_build::configure()
         .codec_path("crate::codec::PlatformCodec")
         .file_descriptor_set_path(out.join("platform_v1_descriptor.bin"))

@@ -3,6 +3,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use anyhow::{Context, bail};
+use secrecy::{SecretSlice, SecretString};
 
 use crate::{
     redis::{LoginLimits, TokenLimit},
@@ -16,9 +17,9 @@ pub struct Config {
     pub redis_url: String,
     pub listen_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
-    pub jwt_secret: Vec<u8>,
-    /// Creates this admin at start when no admin exists yet.
-    pub admin: Option<(String, String)>,
+    pub jwt_secret: SecretSlice<u8>,
+    /// Creates this admin (email, password) at start when no admin exists yet.
+    pub admin: Option<(String, SecretString)>,
     pub login_limits: LoginLimits,
     /// `RATE_LIMIT_PER_TOKEN` calls per `RATE_LIMIT_WINDOW_SECS` per credential; None: no budget.
     pub token_limit: Option<TokenLimit>,
@@ -26,19 +27,26 @@ pub struct Config {
     pub tasks: TaskConfig,
     /// How long SIGTERM waits for in-flight requests before giving up on them.
     pub shutdown_grace: Duration,
+    /// `CORE_TRUSTED_PROXIES`: peers (the edges) whose `x-forwarded-for` names the end client.
+    /// From anyone else the header is ignored and the socket's peer is the client, so a caller
+    /// that reaches the gRPC port directly cannot pick the address its login attempts count
+    /// against.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl std::fmt::Debug for Config {
-    // Secrets stay out of logs: no password, no JWT secret, no credentials in URLs.
+    // No credentials in URLs (DATABASE_URL, REDIS_URL); the secrets' own Debug prints nothing.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen_addr", &self.listen_addr)
             .field("metrics_addr", &self.metrics_addr)
             .field("database_max_connections", &self.database_max_connections)
-            .field("admin_email", &self.admin.as_ref().map(|(e, _)| e))
+            .field("admin", &self.admin)
+            .field("jwt_secret", &self.jwt_secret)
             .field("login_limits", &self.login_limits)
             .field("token_limit", &self.token_limit)
             .field("tasks", &self.tasks)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -64,7 +72,7 @@ impl Config {
             bail!("JWT_SECRET must be at least 32 characters");
         }
         let admin = match (var("PLATFORM_ADMIN_EMAIL"), var("PLATFORM_ADMIN_PASSWORD")) {
-            (Some(e), Some(p)) => Some((e, p)),
+            (Some(e), Some(p)) => Some((e, SecretString::from(p))),
             (None, None) => None,
             _ => bail!("set both PLATFORM_ADMIN_EMAIL and PLATFORM_ADMIN_PASSWORD, or neither"),
         };
@@ -74,7 +82,7 @@ impl Config {
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             listen_addr: parse("CORE_LISTEN_ADDR", "127.0.0.1:50051")?,
             metrics_addr: parse("CORE_METRICS_ADDR", "127.0.0.1:9090")?,
-            jwt_secret: jwt_secret.into_bytes(),
+            jwt_secret: jwt_secret.into_bytes().into(),
             admin,
             login_limits: LoginLimits {
                 per_email: parse("LOGIN_RATE_LIMIT_PER_EMAIL", "10")?,
@@ -98,6 +106,60 @@ impl Config {
                 maintenance_every: Duration::from_secs(parse("MAINTENANCE_INTERVAL_SECS", "3600")?),
             },
             shutdown_grace: Duration::from_secs(parse("SHUTDOWN_GRACE_SECS", "25")?),
+            trusted_proxies: trusted_proxies(var("CORE_TRUSTED_PROXIES").as_deref().unwrap_or(""))?,
         })
+    }
+}
+
+/// `10.0.0.0/8, 127.0.0.1, ::1`: CIDR blocks or single addresses, comma-separated.
+pub fn trusted_proxies(list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("CORE_TRUSTED_PROXIES: {s:?} is neither an address nor a CIDR block"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let config = Config {
+            database_url: "postgres://u:db-password@h/d".into(),
+            database_max_connections: 1,
+            redis_url: "redis://:redis-password@h".into(),
+            listen_addr: "127.0.0.1:0".parse().unwrap(),
+            metrics_addr: "127.0.0.1:0".parse().unwrap(),
+            jwt_secret: b"jwt-secret-jwt-secret-jwt-secret-0".to_vec().into(),
+            admin: Some(("admin@x.test".into(), "admin-password-1".into())),
+            login_limits: LoginLimits { per_email: 1, per_addr: 1, window: Duration::from_secs(1) },
+            token_limit: None,
+            tasks: TaskConfig::default(),
+            shutdown_grace: Duration::from_secs(1),
+            trusted_proxies: Vec::new(),
+        };
+        let shown = format!("{config:?}");
+        for secret in ["db-password", "redis-password", "jwt-secret", "admin-password"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("admin@x.test"), "{shown}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        let list = trusted_proxies(" 10.0.0.0/8, 127.0.0.1 ,::1,").unwrap();
+        assert_eq!(list.len(), 3);
+        assert!(list[0].contains(&"10.2.3.4".parse::<std::net::IpAddr>().unwrap()));
+        assert!(list[1].contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(!list[1].contains(&"127.0.0.2".parse::<std::net::IpAddr>().unwrap()));
+        assert!(trusted_proxies("").unwrap().is_empty());
+        assert!(trusted_proxies("10.0.0.0/33").is_err());
+        assert!(trusted_proxies("edge.local").is_err());
     }
 }

@@ -17,7 +17,7 @@
 //!   sweeper, webhook deliveries, exports and maintenance.
 //! - [`security`] — password hashing, JWTs, opaque tokens.
 //! - [`error`] — the one error type and its one mapping to `tonic::Status`.
-//! - [`telemetry`] — logging and metrics set-up.
+//! - [`telemetry`] — the metrics recorder and the bounded gRPC method label.
 
 pub mod cache;
 pub mod config;

@@ -1,35 +1,16 @@
 //! Wiring only: configuration, logging, signals.
 
-use core_svc::{App, Config, telemetry};
+use core_svc::{App, Config};
+
+/// sqlx logs every statement at info, h2 and tower their connection chatter.
+const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,h2=warn,tower=warn";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init_logging();
+    service_kit::init_logging(DEFAULT_LOG_FILTER)?;
     let config = Config::from_env()?;
     tracing::info!(?config, "starting core-svc");
     let app = App::build(config).await?;
     tracing::info!(grpc = %app.local_addr(), http = %app.metrics_addr(), "core-svc listening");
-    app.run_until(shutdown_signal()).await
-}
-
-/// SIGTERM (orchestrators) or Ctrl-C (a terminal).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
+    app.run_until(service_kit::shutdown_signal()).await
 }

@@ -13,6 +13,7 @@ use argon2::{
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -30,11 +31,11 @@ const ISSUER: &str = "platform-sm";
 
 /// Hashes a password with argon2id (default OWASP-recommended parameters) on a blocking
 /// thread: it takes tens of milliseconds of CPU on purpose.
-pub async fn hash_password(password: String) -> Result<String> {
+pub async fn hash_password(password: SecretString) -> Result<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
+            .hash_password(password.expose_secret().as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| anyhow::anyhow!("argon2: {e}"))
     })
@@ -44,10 +45,10 @@ pub async fn hash_password(password: String) -> Result<String> {
 }
 
 /// Verifies a password against a stored hash, in constant time, on a blocking thread.
-pub async fn verify_password(password: String, hash: String) -> Result<bool> {
+pub async fn verify_password(password: SecretString, hash: String) -> Result<bool> {
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        Ok(Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok())
     })
     .await
     .context("password verification task")?
@@ -58,7 +59,11 @@ pub async fn verify_password(password: String, hash: String) -> Result<bool> {
 /// emails exist.
 pub async fn dummy_hash() -> &'static str {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    DUMMY.get_or_init(|| async { hash_password("not-a-real-password-0123".into()).await.unwrap_or_default() }).await
+    DUMMY
+        .get_or_init(|| async {
+            hash_password(SecretString::from("not-a-real-password-0123")).await.unwrap_or_default()
+        })
+        .await
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -73,7 +78,7 @@ pub struct AccessClaims {
     pub jti: Uuid,
 }
 
-/// Signs and verifies access tokens (HS256 with `JWT_SECRET`).
+/// Signs and verifies access tokens (HS256 with `JWT_SECRET`). No `Debug`: it holds the key.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
@@ -82,12 +87,13 @@ pub struct TokenKeys {
 }
 
 impl TokenKeys {
-    pub fn new(secret: &[u8]) -> Self {
+    pub fn new(secret: &SecretSlice<u8>) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         validation.leeway = 5;
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+        let key = secret.expose_secret();
+        Self { encoding: EncodingKey::from_secret(key), decoding: DecodingKey::from_secret(key), validation }
     }
 
     pub fn issue(
@@ -96,7 +102,7 @@ impl TokenKeys {
         role: UserRole,
         session_id: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<(String, DateTime<Utc>)> {
+    ) -> Result<(SecretString, DateTime<Utc>)> {
         let exp = now + ACCESS_TOKEN_TTL;
         let claims = AccessClaims {
             sub: user_id,
@@ -109,7 +115,7 @@ impl TokenKeys {
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| Error::Internal(anyhow::anyhow!("jwt encode: {e}")))?;
-        Ok((token, exp))
+        Ok((token.into(), exp))
     }
 
     pub fn verify(&self, token: &str) -> Result<AccessClaims> {
@@ -125,12 +131,12 @@ impl TokenKeys {
 }
 
 /// A new opaque token with the given prefix, and the hash to store.
-pub fn new_opaque_token(prefix: &str) -> (String, Vec<u8>) {
+pub fn new_opaque_token(prefix: &str) -> (SecretString, Vec<u8>) {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!("{prefix}{}", hex::encode(bytes));
     let hash = hash_token(&token);
-    (token, hash)
+    (token.into(), hash)
 }
 
 pub fn hash_token(token: &str) -> Vec<u8> {
@@ -143,15 +149,15 @@ mod tests {
 
     #[test]
     fn jwt_round_trip_and_tamper() {
-        let keys = TokenKeys::new(b"test-secret-test-secret-test-secret");
+        let keys = TokenKeys::new(&b"test-secret-test-secret-test-secret".to_vec().into());
         let (uid, sid) = (Uuid::now_v7(), Uuid::now_v7());
         let (token, _) = keys.issue(uid, UserRole::Admin, sid, Utc::now()).unwrap();
-        let claims = keys.verify(&token).unwrap();
+        let claims = keys.verify(token.expose_secret()).unwrap();
         assert_eq!((claims.sub, claims.sid, claims.role.as_str()), (uid, sid, "admin"));
-        let other = TokenKeys::new(b"another-secret-another-secret-xx");
-        assert!(other.verify(&token).is_err());
+        let other = TokenKeys::new(&b"another-secret-another-secret-xx".to_vec().into());
+        assert!(other.verify(token.expose_secret()).is_err());
         let (old, _) = keys.issue(uid, UserRole::User, sid, Utc::now() - Duration::hours(1)).unwrap();
-        match keys.verify(&old) {
+        match keys.verify(old.expose_secret()) {
             Err(Error::Unauthenticated { reason, .. }) => assert_eq!(reason, "TOKEN_EXPIRED"),
             other => panic!("{other:?}"),
         }
@@ -168,7 +174,16 @@ mod tests {
     #[test]
     fn opaque_tokens() {
         let (t, h) = new_opaque_token(API_TOKEN_PREFIX);
+        let t = t.expose_secret();
         assert!(t.starts_with("psm_") && t.len() == 68);
-        assert_eq!(hash_token(&t), h);
+        assert_eq!(hash_token(t), h);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let (token, _) = new_opaque_token(REFRESH_TOKEN_PREFIX);
+        let shown = format!("{token:?}");
+        assert!(!shown.contains(token.expose_secret()), "{shown}");
+        assert!(!shown.contains("psr_"), "{shown}");
     }
 }

@@ -41,6 +41,7 @@ const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 pub struct App {
     core: Core,
+    trusted_proxies: Vec<ipnet::IpNet>,
     tasks: Arc<TaskConfig>,
     grpc: TcpListener,
     http: TcpListener,
@@ -75,6 +76,7 @@ impl App {
             keys: TokenKeys::new(&config.jwt_secret),
             login_limits: config.login_limits,
             token_limit: config.token_limit,
+            webhook_allow_private: config.tasks.webhook_allow_private,
         };
         if let Some((email, password)) = &config.admin {
             match core.bootstrap_admin(email, password).await {
@@ -87,7 +89,14 @@ impl App {
             TcpListener::bind(config.listen_addr).await.with_context(|| format!("binding {}", config.listen_addr))?;
         let http =
             TcpListener::bind(config.metrics_addr).await.with_context(|| format!("binding {}", config.metrics_addr))?;
-        Ok(Self { core, tasks: Arc::new(config.tasks), grpc, http, shutdown_grace: config.shutdown_grace })
+        Ok(Self {
+            core,
+            tasks: Arc::new(config.tasks),
+            grpc,
+            http,
+            shutdown_grace: config.shutdown_grace,
+            trusted_proxies: config.trusted_proxies,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -106,7 +115,7 @@ impl App {
     /// Serves gRPC and the HTTP endpoints until `shutdown` resolves, then stops accepting,
     /// lets in-flight calls finish (up to the grace period) and returns.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let App { core, tasks, grpc, http, shutdown_grace } = self;
+        let App { core, tasks, grpc, http, shutdown_grace, trusted_proxies } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
 
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -133,7 +142,7 @@ impl App {
         let workers = tokio::spawn(crate::tasks::run(core.clone(), tasks, shutdown_grace, stop_rx.clone()));
 
         let x_request_id = HeaderName::from_static(proto::metadata::REQUEST_ID);
-        let routes = grpc::router(Rpc::new(core.clone()), MAX_MESSAGE_BYTES);
+        let routes = grpc::router(Rpc::new(core.clone(), &trusted_proxies), MAX_MESSAGE_BYTES);
         let mut grpc_stop = stop_rx.clone();
         let grpc_server = tonic::transport::Server::builder()
             .layer(SetRequestIdLayer::new(x_request_id.clone(), NewRequestId))
@@ -302,7 +311,7 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let method: Arc<str> = req.uri().path().into();
+        let method = telemetry::grpc_method_label(req.uri().path());
         let request_id =
             req.headers().get(proto::metadata::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let started = Instant::now();
@@ -317,9 +326,8 @@ where
                 Ok(r) => r.headers().get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0").to_string(),
                 Err(_) => "transport".to_string(),
             };
-            ::metrics::counter!("core_grpc_requests_total", "method" => method.to_string(), "code" => code.clone())
-                .increment(1);
-            ::metrics::histogram!("core_grpc_request_duration_seconds", "method" => method.to_string())
+            ::metrics::counter!("core_grpc_requests_total", "method" => method, "code" => code.clone()).increment(1);
+            ::metrics::histogram!("core_grpc_request_duration_seconds", "method" => method)
                 .record(elapsed.as_secs_f64());
             tracing::info!(method = %method, code = %code, request_id = %request_id, elapsed_ms = elapsed.as_millis() as u64, "grpc call");
             res

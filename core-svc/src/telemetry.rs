@@ -1,23 +1,8 @@
-//! Logs and metrics.
+//! Metrics: the Prometheus recorder and the gRPC method label.
 
-use std::sync::OnceLock;
+use std::{collections::HashSet, sync::OnceLock};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
-
-/// Installs the global tracing subscriber: JSON when `LOG_FORMAT=json`, text otherwise.
-/// Called by `main.rs` only; libraries and tests never install it.
-pub fn init_logging() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn"));
-    let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
-    let registry = tracing_subscriber::registry().with(filter);
-    if json {
-        registry.with(fmt::layer().json().flatten_event(true).with_current_span(true)).init();
-    } else {
-        registry.with(fmt::layer()).init();
-    }
-}
 
 /// The process-wide Prometheus recorder, installed on first use.
 ///
@@ -35,4 +20,59 @@ pub fn metrics() -> &'static PrometheusHandle {
         let _ = metrics::set_global_recorder(recorder);
         handle
     })
+}
+
+/// The `method` label of a gRPC call: its path when it names a method this server implements
+/// (the platform services, health, reflection), `unknown` otherwise.
+///
+/// Labelling by the raw path would let any client mint a new time series per made-up path and
+/// grow the metrics without bound; the set of real methods is fixed at build time.
+pub fn grpc_method_label(path: &str) -> &'static str {
+    static KNOWN: OnceLock<HashSet<String>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        use prost::Message as _;
+        let sets = [
+            proto::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ];
+        let mut known = HashSet::new();
+        for bytes in sets {
+            let set = prost_types::FileDescriptorSet::decode(bytes).expect("descriptor sets compiled in are valid");
+            for file in set.file {
+                let package = file.package();
+                for service in &file.service {
+                    for method in &service.method {
+                        known.insert(format!("/{package}.{}/{}", service.name(), method.name()));
+                    }
+                }
+            }
+        }
+        known
+    });
+    known.get(path).map_or("unknown", String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grpc_method_label;
+
+    #[test]
+    fn only_served_methods_become_labels() {
+        assert_eq!(
+            grpc_method_label("/platform.v1.ProjectService/GetProject"),
+            "/platform.v1.ProjectService/GetProject"
+        );
+        assert_eq!(grpc_method_label("/grpc.health.v1.Health/Check"), "/grpc.health.v1.Health/Check");
+        assert_eq!(
+            grpc_method_label("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"),
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+        );
+        for made_up in
+            ["/platform.v1.ProjectService/Nope", "/x.Y/Z", "/", "", "/platform.v1.ProjectService/GetProject/"]
+        {
+            assert_eq!(grpc_method_label(made_up), "unknown", "{made_up}");
+        }
+    }
 }

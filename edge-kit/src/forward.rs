@@ -6,17 +6,39 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use crate::RequestId;
+
+/// The longest credential an edge forwards. Access tokens are ~400 bytes and API tokens ~50;
+/// anything near core-svc's 16 KiB header limit would be refused by its HTTP/2 layer without a
+/// gRPC status, so it is refused here first as the client input it is.
+pub const MAX_CREDENTIAL_BYTES: usize = 4096;
+
+/// Refuses a credential no issuer of ours could have produced (too long to be a token) as
+/// UNAUTHENTICATED `INVALID_TOKEN`, before it is sent to core-svc.
+pub fn check_credential(token: &str) -> Result<(), CoreError> {
+    if token.len() <= MAX_CREDENTIAL_BYTES {
+        return Ok(());
+    }
+    Err(CoreError {
+        code: Code::Unauthenticated,
+        reason: "INVALID_TOKEN".into(),
+        message: format!("the credential is {} bytes long; tokens are at most {MAX_CREDENTIAL_BYTES}", token.len()),
+        violations: Vec::new(),
+        retry_after: None,
+    })
+}
 
 /// Who is calling and which request this is; forwarded on every call to core-svc.
 #[derive(Debug, Clone)]
 pub struct CallContext {
     /// The raw credential after `Bearer ` (JWT or API token), forwarded unchanged: core-svc
     /// decides what it is worth.
-    pub bearer: Option<String>,
+    /// The credential; its `Debug` prints nothing.
+    pub bearer: Option<SecretString>,
     pub request_id: RequestId,
     /// The end client's address, for core-svc's per-address rate limits.
     pub client_addr: Option<String>,
@@ -36,7 +58,7 @@ impl CallContext {
         let mut r = tonic::Request::new(message);
         self.request_id.attach_to(&mut r);
         if let Some(token) = &self.bearer
-            && let Ok(v) = format!("Bearer {token}").parse()
+            && let Ok(v) = format!("Bearer {}", token.expose_secret()).parse()
         {
             r.metadata_mut().insert(proto::metadata::AUTHORIZATION, v);
         }
@@ -70,15 +92,54 @@ pub struct CoreError {
 }
 
 impl CoreError {
+    /// core-svc answered, but not with what its contract promises (e.g. a response without the
+    /// resource): a bug on one side or the other, never the client's doing.
+    pub fn bug(message: impl Into<String>) -> Self {
+        Self {
+            code: Code::Internal,
+            reason: "INTERNAL".into(),
+            message: message.into(),
+            violations: Vec::new(),
+            retry_after: None,
+        }
+    }
+
     /// True for errors that are the edge's or core's fault, not the client's.
     pub fn is_server_side(&self) -> bool {
         matches!(self.code, Code::Internal | Code::Unknown | Code::DataLoss | Code::Unimplemented)
     }
 }
 
+/// What a client should know about a call that never got an answer from core-svc.
+const UNAVAILABLE_MESSAGE: &str = "the core service is unavailable; a write may or may not have been applied, \
+                                   so read it back before retrying";
+const DEADLINE_MESSAGE: &str = "the core service did not answer in time; a write may or may not have been applied, \
+                                so read it back before retrying";
+
 impl From<Status> for CoreError {
     fn from(status: Status) -> Self {
         let details = status.get_error_details();
+        // Every status core-svc itself answers carries ErrorInfo. One without it was made on this
+        // side of the connection: tonic reports a connection that dropped mid-call as UNKNOWN
+        // ("transport error") or INTERNAL (an h2 reset), a refused connection as UNAVAILABLE and
+        // our own deadline as DEADLINE_EXCEEDED. All of them mean "no answer": the call may or
+        // may not have run, which is UNAVAILABLE (or DEADLINE_EXCEEDED), never a server bug.
+        if details.error_info().is_none() {
+            let code = match status.code() {
+                Code::Unknown | Code::Internal | Code::Unavailable | Code::Cancelled => Some(Code::Unavailable),
+                Code::DeadlineExceeded => Some(Code::DeadlineExceeded),
+                _ => None,
+            };
+            if let Some(code) = code {
+                tracing::warn!(code = ?status.code(), message = %status.message(), "no answer from core-svc");
+                let (reason, message) = match code {
+                    Code::DeadlineExceeded => ("DEADLINE_EXCEEDED", DEADLINE_MESSAGE),
+                    _ => ("UNAVAILABLE", UNAVAILABLE_MESSAGE),
+                };
+                let (reason, message) = (reason.to_string(), message.to_string());
+                return Self { code, reason, message, violations: Vec::new(), retry_after: None };
+            }
+        }
         let reason = details
             .error_info()
             .map(|i| i.reason.clone())
@@ -93,12 +154,7 @@ impl From<Status> for CoreError {
             })
             .unwrap_or_default();
         let retry_after = details.retry_info().and_then(|r| r.retry_delay);
-        let message = match status.code() {
-            // The channel could not reach core-svc: say so plainly rather than echo h2 errors.
-            Code::Unavailable if details.error_info().is_none() => "the core service is unavailable".to_string(),
-            _ => status.message().to_string(),
-        };
-        Self { code: status.code(), reason, message, violations, retry_after }
+        Self { code: status.code(), reason, message: status.message().to_string(), violations, retry_after }
     }
 }
 
@@ -126,6 +182,7 @@ mod tests {
         assert_eq!(r.metadata().get("authorization").unwrap(), "Bearer tok");
         assert_eq!(r.metadata().get("x-request-id").unwrap(), "rid-1");
         assert_eq!(r.metadata().get("x-forwarded-for").unwrap(), "203.0.113.9");
+        assert!(!format!("{ctx:?}").contains("tok"), "{ctx:?}");
     }
 
     #[test]
@@ -138,6 +195,35 @@ mod tests {
         assert_eq!(e.violations, vec![FieldViolation { field: "slug".into(), description: "bad".into() }]);
         let e = CoreError::from(Status::unavailable("tcp connect error"));
         assert_eq!(e.reason, "UNAVAILABLE");
-        assert_eq!(e.message, "the core service is unavailable");
+        assert_eq!(e.message, UNAVAILABLE_MESSAGE);
+    }
+
+    #[test]
+    fn a_call_without_an_answer_is_unavailable_not_a_bug() {
+        // What tonic reports when core-svc dies mid-call, or its HTTP/2 layer resets the stream.
+        for status in [
+            Status::unknown("transport error"),
+            Status::internal("h2 protocol error: stream reset"),
+            Status::cancelled("operation was canceled"),
+            Status::unknown("grpc-status header missing, mapped from HTTP status code 431"),
+        ] {
+            let e = CoreError::from(status);
+            assert_eq!((e.code, e.reason.as_str()), (Code::Unavailable, "UNAVAILABLE"));
+            assert!(!e.is_server_side());
+        }
+        let e = CoreError::from(Status::deadline_exceeded("Timeout expired"));
+        assert_eq!((e.code, e.reason.as_str()), (Code::DeadlineExceeded, "DEADLINE_EXCEEDED"));
+        // core-svc's own INTERNAL (with ErrorInfo) stays a server bug.
+        let mut d = tonic_types::ErrorDetails::new();
+        d.set_error_info("INTERNAL", "platform.v1", std::collections::HashMap::<String, String>::new());
+        let e = CoreError::from(Status::with_error_details(Code::Internal, "internal error", d));
+        assert!(e.is_server_side());
+    }
+
+    #[test]
+    fn oversized_credentials_are_refused_as_invalid_tokens() {
+        assert!(check_credential(&"a".repeat(MAX_CREDENTIAL_BYTES)).is_ok());
+        let e = check_credential(&"a".repeat(MAX_CREDENTIAL_BYTES + 1)).unwrap_err();
+        assert_eq!((e.code, e.reason.as_str()), (Code::Unauthenticated, "INVALID_TOKEN"));
     }
 }

@@ -23,7 +23,7 @@
 //! - [`metrics`]: [`Metrics`], the Prometheus registry that `/metrics` renders.
 //! - [`server`]: binding and [`serve`] with graceful drain.
 //! - [`telemetry`]: logging and metrics set-up for `main.rs`.
-//! - [`shutdown`]: [`shutdown_signal`] (SIGTERM or Ctrl-C) for `main.rs`.
+//! - [`shutdown_signal`]: SIGTERM or Ctrl-C, for `main.rs` (service-kit's, shared with core-svc).
 //!
 //! Architecture invariants: no dependency on core-svc, sqlx or redis (edges are stateless
 //! translators; `tests/tests/architecture.rs` checks it). Nothing here installs a signal handler,
@@ -37,12 +37,11 @@ pub mod forward;
 pub mod http;
 pub mod metrics;
 pub mod server;
-pub mod shutdown;
 pub mod telemetry;
 
 pub use core_client::CoreClient;
-pub use forward::{CallContext, CoreError};
+pub use forward::{CallContext, CoreError, MAX_CREDENTIAL_BYTES, check_credential};
 pub use http::RequestId;
 pub use metrics::Metrics;
 pub use server::serve;
-pub use shutdown::shutdown_signal;
+pub use service_kit::shutdown_signal;

@@ -40,6 +40,11 @@ pub fn core(status: tonic::Status) -> async_graphql::Error {
 }
 
 /// See [`core`].
+/// core-svc answered without what its contract promises (`what`): INTERNAL, a bug.
+pub fn missing(what: &str) -> async_graphql::Error {
+    from_core_error(CoreError::bug(format!("core-svc answered without {what}")))
+}
+
 pub fn from_core_error(e: CoreError) -> async_graphql::Error {
     let code = code_of(e.code);
     let message = if code == INTERNAL {
@@ -109,6 +114,17 @@ pub fn request_error_body(message: &str, request_id: &str) -> serde_json::Value 
     })
 }
 
+/// A response body for a request refused before the schema ran, for a reason core-svc's table
+/// names (e.g. an oversized credential: UNAUTHENTICATED).
+pub fn refused_body(e: CoreError, request_id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "errors": [{
+            "message": e.message,
+            "extensions": { "code": code_of(e.code), "reason": e.reason, "requestId": request_id },
+        }]
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,7 +177,7 @@ mod tests {
 
     #[test]
     fn internal_messages_are_redacted() {
-        let e = core(tonic::Status::internal("secret sql detail"));
+        let e = from_core_error(CoreError::bug("secret sql detail"));
         assert_eq!(e.message, "internal error");
     }
 }

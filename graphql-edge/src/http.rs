@@ -80,8 +80,13 @@ async fn graphql(
         );
     }
 
+    let bearer =
+        CallContext::bearer_from_header(req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
+    if let Some(Err(e)) = bearer.as_deref().map(edge_kit::check_credential) {
+        return json(StatusCode::UNAUTHORIZED, &error::refused_body(e, &rid));
+    }
     let call = CallContext {
-        bearer: CallContext::bearer_from_header(req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())),
+        bearer: bearer.map(Into::into),
         request_id: request_id.clone(),
         client_addr: req.remote_addr().as_socket_addr().map(|a| a.ip().to_string()),
     };

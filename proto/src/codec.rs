@@ -55,10 +55,42 @@ impl<U: Message + Default> Decoder for CheckedDecoder<U> {
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
-        self.0.decode(buf).map_err(|s| Status::invalid_argument(format!("malformed protobuf message: {}", s.message())))
+        self.0.decode(buf).map_err(|s| Status::invalid_argument(decode_error_message(s.message())))
     }
 
     fn buffer_settings(&self) -> BufferSettings {
         self.0.buffer_settings()
+    }
+}
+
+/// Words a decode failure for the person who sent it. The one that well-formed JSON can cause
+/// (too deep a value) gets a sentence of its own rather than the decoder's internals.
+fn decode_error_message(decoder: &str) -> String {
+    if decoder.contains("recursion limit") {
+        format!("the request nests too deeply: JSON values may nest at most {} levels", crate::JSON_MAX_DEPTH)
+    } else {
+        format!("malformed protobuf message: {decoder}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+
+    use super::*;
+
+    #[test]
+    fn too_deep_a_value_is_worded_for_people() {
+        // 60 levels of lists: more than the decoder's 100 message levels.
+        let mut v = prost_types::Value { kind: Some(prost_types::value::Kind::NumberValue(1.0)) };
+        for _ in 0..60 {
+            v = prost_types::Value {
+                kind: Some(prost_types::value::Kind::ListValue(prost_types::ListValue { values: vec![v] })),
+            };
+        }
+        let err = prost_types::Value::decode(v.encode_to_vec().as_slice()).unwrap_err();
+        let message = decode_error_message(&err.to_string());
+        assert_eq!(message, "the request nests too deeply: JSON values may nest at most 32 levels");
+        assert!(decode_error_message("buffer underflow").starts_with("malformed protobuf message"));
     }
 }

@@ -5,8 +5,11 @@
 //! - [`metadata`]: gRPC metadata keys that edges and core-svc agree on.
 //! - [`etag`]: the `"<version>"` entity tag format shared by every protocol.
 //! - [`codec`]: the protobuf codec of every service (malformed requests are INVALID_ARGUMENT).
+//! - `redact`: the `Debug` of messages that carry secrets, which never prints them.
+//! - [`JSON_MAX_DEPTH`]: how deeply a JSON value (config, setting) may nest.
 
 pub mod codec;
+mod redact;
 
 /// Generated code of package `platform.v1`.
 pub mod v1 {
@@ -16,6 +19,13 @@ pub mod v1 {
 
 /// Encoded `FileDescriptorSet` of every `platform.v1` file (and its imports).
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("platform_v1_descriptor");
+
+/// How many levels of arrays and objects a JSON value (a config or setting value) may nest.
+///
+/// A JSON value travels as `google.protobuf.Value`, two message levels per JSON level, and
+/// protobuf decoders stop at 100 message levels; 32 leaves room for the request around it and
+/// is deeper than any configuration needs.
+pub const JSON_MAX_DEPTH: usize = 32;
 
 /// Metadata keys carried on every call from an edge to core-svc.
 pub mod metadata {

@@ -15,6 +15,7 @@
 //! authorized holds the others back (briefly); one replaying `after` holds them at its replay's
 //! progress, so several channels resumed together still merge into one order.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::{
     collections::{HashMap, VecDeque},
     sync::{
@@ -161,7 +162,7 @@ impl Subscription {
 
 /// Credentials presented at the upgrade (`Authorization: Bearer`, then `?access_token=`).
 pub struct Handshake {
-    pub token: Option<String>,
+    pub token: Option<SecretString>,
     /// Request id and client address; the bearer is set once validated.
     pub ctx: CallContext,
 }
@@ -335,7 +336,7 @@ impl Connection {
         &mut self,
         stream: &mut Stream,
         inbox_rx: &mut mpsc::UnboundedReceiver<Inbound>,
-        token: Option<String>,
+        token: Option<SecretString>,
     ) -> End {
         let mut shutdown = self.shared.shutdown.clone();
         if *shutdown.borrow_and_update() {
@@ -412,7 +413,7 @@ impl Connection {
                 return self.too_big();
             }
             return match protocol::parse(&text) {
-                Ok(ClientFrame::Auth { id, token }) => self.authenticate(id.as_deref(), token).await,
+                Ok(ClientFrame::Auth { id, token }) => self.authenticate(id.as_deref(), token.into()).await,
                 Ok(_) => self
                     .refuse(None, "authenticate first: the first frame must be {\"type\":\"auth\",\"token\":\"...\"}"),
                 Err(bad) => self.refuse(bad.id.as_deref(), &format!("authenticate first: {}", bad.message)),
@@ -421,7 +422,7 @@ impl Connection {
     }
 
     /// Validates `token` with core-svc (`GetMe`); on failure the connection closes with 1008.
-    async fn authenticate(&mut self, id: Option<&str>, token: String) -> Result<(), End> {
+    async fn authenticate(&mut self, id: Option<&str>, token: SecretString) -> Result<(), End> {
         match self.whoami(&token).await {
             Ok(user_id) => {
                 self.creds.set_bearer(token);
@@ -451,9 +452,10 @@ impl Connection {
         Err(End::Close(close::MESSAGE_TOO_BIG, "frame too large".into()))
     }
 
-    async fn whoami(&self, token: &str) -> Result<String, CoreError> {
+    async fn whoami(&self, token: &SecretString) -> Result<String, CoreError> {
+        edge_kit::check_credential(token.expose_secret())?;
         let mut ctx = self.creds.snapshot();
-        ctx.bearer = Some(token.to_owned());
+        ctx.bearer = Some(token.clone());
         let me = AuthServiceClient::new(self.shared.core.channel())
             .get_me(ctx.request(pb::GetMeRequest {}))
             .await
@@ -504,7 +506,7 @@ impl Connection {
         };
         match frame {
             ClientFrame::Ping { id } => self.send_text(protocol::pong(id.as_deref())),
-            ClientFrame::Auth { id, token } => self.refresh_auth(id.as_deref(), token).await,
+            ClientFrame::Auth { id, token } => self.refresh_auth(id.as_deref(), token.into()).await,
             ClientFrame::Subscribe { id, channel, after } => self.subscribe(id, channel, after),
             ClientFrame::Unsubscribe { id, channel } => self.unsubscribe(id.as_deref(), &channel),
         }
@@ -517,7 +519,7 @@ impl Connection {
 
     /// A later `auth` frame: a fresh token for the same user (access tokens last 15 minutes).
     /// A refused token changes nothing: the current one stays in use.
-    async fn refresh_auth(&mut self, id: Option<&str>, token: String) -> Result<(), End> {
+    async fn refresh_auth(&mut self, id: Option<&str>, token: SecretString) -> Result<(), End> {
         match self.whoami(&token).await {
             Ok(user_id) if user_id == self.user_id => {
                 self.creds.set_bearer(token);
@@ -767,10 +769,14 @@ fn apply(sub: &mut Subscription, feed: Feed) {
     }
 }
 
+/// What a failed read means for the connection. poem hands tungstenite's errors over as
+/// `io::Error`s, so they are told apart by their text.
 fn read_error(err: &std::io::Error) -> End {
     let text = err.to_string();
     if text.contains("too long") || text.contains("too big") || text.contains("limit") {
         End::Urgent(close::MESSAGE_TOO_BIG, "frame too large".into())
+    } else if text.contains("UTF-8") {
+        End::Urgent(close::INVALID_PAYLOAD, "text frames must be UTF-8".into())
     } else {
         tracing::debug!(error = %err, "websocket read failed");
         End::Drop

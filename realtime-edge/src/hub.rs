@@ -19,6 +19,7 @@
 //!   subscription ends with `not_found`/`forbidden`/`unauthenticated`.
 //! - **Lifetime.** The upstream closes when the last subscriber leaves, and the task retires.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::{
     collections::HashMap,
     sync::{
@@ -65,7 +66,7 @@ impl Credentials {
         self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    pub fn set_bearer(&self, token: String) {
+    pub fn set_bearer(&self, token: SecretString) {
         self.0.write().unwrap_or_else(PoisonError::into_inner).bearer = Some(token);
     }
 }
@@ -186,11 +187,15 @@ struct Sub {
     recheck_generation: u64,
 }
 
+fn same_secret(a: &Option<SecretString>, b: &Option<SecretString>) -> bool {
+    a.as_ref().map(ExposeSecret::expose_secret) == b.as_ref().map(ExposeSecret::expose_secret)
+}
+
 struct Upstream {
     generation: u64,
     carrier: SubKey,
     /// The carrier's credential when the stream was opened.
-    bearer: Option<String>,
+    bearer: Option<SecretString>,
     task: JoinHandle<()>,
 }
 
@@ -411,7 +416,7 @@ impl ChannelTask {
             Some(status) if protocol::ErrorCode::is_access_denied(status.code()) => {
                 let carrier = upstream.carrier;
                 let same_credentials =
-                    self.subs.get(&carrier).is_some_and(|s| s.creds.snapshot().bearer == upstream.bearer);
+                    self.subs.get(&carrier).is_some_and(|s| same_secret(&s.creds.snapshot().bearer, &upstream.bearer));
                 tracing::info!(channel = %self.name, code = ?status.code(), carrier, same_credentials,
                     "upstream refused its carrier; reopening with another subscriber");
                 if same_credentials {

@@ -19,6 +19,8 @@ pub mod close {
     pub const NORMAL: u16 = 1000;
     /// The server is shutting down; reconnect (to another instance) and resume with `after`.
     pub const GOING_AWAY: u16 = 1001;
+    /// A text frame that is not valid UTF-8 (RFC 6455 §7.4.1).
+    pub const INVALID_PAYLOAD: u16 = 1007;
     /// No valid credentials (after an `unauthenticated` error frame).
     pub const POLICY_VIOLATION: u16 = 1008;
     /// A frame over [`super::MAX_FRAME_BYTES`].
@@ -88,13 +90,28 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// A frame from the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A frame from the client. Its `Debug` leaves the `auth` frame's token out.
+#[derive(Clone, PartialEq, Eq)]
 pub enum ClientFrame {
     Auth { id: Option<String>, token: String },
     Subscribe { id: Option<String>, channel: String, after: Option<i64> },
     Unsubscribe { id: Option<String>, channel: String },
     Ping { id: Option<String> },
+}
+
+impl std::fmt::Debug for ClientFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Auth { id, .. } => f.debug_struct("Auth").field("id", id).field("token", &"[redacted]").finish(),
+            Self::Subscribe { id, channel, after } => {
+                f.debug_struct("Subscribe").field("id", id).field("channel", channel).field("after", after).finish()
+            }
+            Self::Unsubscribe { id, channel } => {
+                f.debug_struct("Unsubscribe").field("id", id).field("channel", channel).finish()
+            }
+            Self::Ping { id } => f.debug_struct("Ping").field("id", id).finish(),
+        }
+    }
 }
 
 /// A client frame that could not be understood: answered with a `bad_request` error frame that

@@ -2,6 +2,7 @@
 //! (`Authorization: Bearer`, else `?access_token=`) and hands the socket to
 //! [`connection::run`].
 
+use secrecy::SecretString;
 use std::sync::{Arc, atomic::AtomicUsize};
 
 use edge_kit::{CallContext, RequestId};
@@ -32,7 +33,8 @@ pub struct WsState {
     pub live: Arc<(AtomicUsize, Notify)>,
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds a credential.
+#[derive(Deserialize)]
 struct WsQuery {
     access_token: Option<String>,
 }
@@ -46,7 +48,9 @@ pub async fn upgrade(
     state: Data<&WsState>,
 ) -> impl IntoResponse {
     let header = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-    let token = CallContext::bearer_from_header(header).or(query.access_token.filter(|t| !t.trim().is_empty()));
+    let token = CallContext::bearer_from_header(header)
+        .or(query.access_token.filter(|t| !t.trim().is_empty()))
+        .map(SecretString::from);
     let ctx = CallContext {
         bearer: None,
         request_id,

@@ -11,7 +11,8 @@
 //! | UNAUTHENTICATED                       | 401 |
 //! | PERMISSION_DENIED                     | 403 |
 //! | RESOURCE_EXHAUSTED                    | 429 + `Retry-After` |
-//! | UNAVAILABLE, DEADLINE_EXCEEDED        | 503 |
+//! | UNAVAILABLE (also: no answer at all)  | 503 + `Retry-After` |
+//! | DEADLINE_EXCEEDED (no answer in time) | 504 |
 //! | anything else                         | 500 (a bug: logged, message redacted) |
 
 use edge_kit::{CoreError, RequestId};
@@ -96,9 +97,14 @@ pub enum ApiError {
     /// A bug; the detail is withheld and the cause logged under the request id.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
-    /// core-svc (or its database) is unreachable; retry later.
+    /// core-svc (or its database) is unreachable, or the connection to it broke mid-call; retry
+    /// after `Retry-After` seconds. A write may or may not have been applied: read it back.
     #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<Problem>),
+    Unavailable(Json<Problem>, #[oai(header = "Retry-After")] Option<u64>),
+    /// core-svc did not answer within the edge's deadline. A write may or may not have been
+    /// applied: read it back.
+    #[oai(status = 504, content_type = "application/problem+json")]
+    GatewayTimeout(Json<Problem>),
 }
 
 impl ApiError {
@@ -126,7 +132,9 @@ impl ApiError {
             413 => Self::PayloadTooLarge(p),
             422 => Self::Unprocessable(p),
             429 => Self::TooManyRequests(p, None),
-            503 => Self::Unavailable(p),
+            // Long enough for a restarted core-svc replica or a reconnect; short enough to matter.
+            503 => Self::Unavailable(p, Some(1)),
+            504 => Self::GatewayTimeout(p),
             _ => Self::Internal(p),
         }
     }
@@ -164,7 +172,8 @@ impl ApiError {
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
             Code::PermissionDenied => StatusCode::FORBIDDEN,
             Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
+            Code::Unavailable | Code::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
+            Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -281,14 +290,26 @@ impl AllowTable {
         Self { base: base.trim_end_matches('/').to_string(), routes }
     }
 
-    /// The methods allowed on `path` (a request path), for the `Allow` header.
-    fn allowed(&self, path: &str) -> Option<String> {
+    /// The route whose template matches `path` (a request path).
+    fn route(&self, path: &str) -> Option<&(Vec<String>, Vec<String>)> {
         let rest = path.strip_prefix(&self.base)?;
         let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
-        let (_, methods) = self.routes.iter().find(|(template, _)| {
+        self.routes.iter().find(|(template, _)| {
             template.len() == segments.len()
                 && template.iter().zip(&segments).all(|(t, s)| t.starts_with('{') || t == s)
-        })?;
+        })
+    }
+
+    /// The name of the `position`-th parameter in the template matching `path`.
+    fn path_param(&self, path: &str, position: usize) -> Option<String> {
+        let (template, _) = self.route(path)?;
+        let param = template.iter().filter(|t| t.starts_with('{')).nth(position)?;
+        Some(param.trim_matches(|c| c == '{' || c == '}').to_string())
+    }
+
+    /// The methods allowed on `path` (a request path), for the `Allow` header.
+    fn allowed(&self, path: &str) -> Option<String> {
+        let (_, methods) = self.route(path)?;
         let mut methods = methods.clone();
         methods.push("OPTIONS".into());
         Some(methods.join(", "))
@@ -307,6 +328,16 @@ impl<E: Endpoint> Middleware<E> for Problems {
 pub struct ProblemsEndpoint<E> {
     inner: E,
     allow: std::sync::Arc<AllowTable>,
+}
+
+impl<E> ProblemsEndpoint<E> {
+    /// A path parameter that did not parse, named as in the path template (`id`): poem-openapi
+    /// reports path parameters by position (`param0`), a name no client knows.
+    fn path_param_error(&self, err: &poem::Error, path: &str) -> Option<(String, String)> {
+        let e = err.downcast_ref::<poem_openapi::error::ParsePathError>()?;
+        let position: usize = e.name.strip_prefix("param")?.parse().ok()?;
+        Some((self.allow.path_param(path, position)?, e.reason.clone()))
+    }
 }
 
 impl<E: Endpoint> Endpoint for ProblemsEndpoint<E> {
@@ -350,7 +381,10 @@ impl<E: Endpoint> Endpoint for ProblemsEndpoint<E> {
         let resp = match self.inner.call(req).await {
             Ok(resp) => resp.into_response(),
             Err(err) if err.is_from_response() => err.into_response(),
-            Err(err) => ApiError::from_poem(&err, &request_id).into_response(),
+            Err(err) => match self.path_param_error(&err, &path) {
+                Some((name, reason)) => ApiError::bad_input(&name, reason, &request_id).into_response(),
+                None => ApiError::from_poem(&err, &request_id).into_response(),
+            },
         };
         let mut resp = problem_if_bare_error(resp, &request_id).await;
         if resp.status() == StatusCode::METHOD_NOT_ALLOWED
@@ -451,6 +485,7 @@ mod tests {
             (Code::PermissionDenied, 403),
             (Code::ResourceExhausted, 429),
             (Code::Unavailable, 503),
+            (Code::DeadlineExceeded, 504),
             (Code::Internal, 500),
             (Code::Unknown, 500),
         ] {
@@ -458,6 +493,15 @@ mod tests {
             assert_eq!(resp.status().as_u16(), status, "{code:?}");
             assert_eq!(resp.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         }
+    }
+
+    #[test]
+    fn a_call_without_an_answer_is_503_with_retry_after() {
+        // tonic's status when core-svc dies mid-call: no ErrorInfo, code UNKNOWN.
+        let err = CoreError::from(tonic::Status::unknown("transport error"));
+        let resp = ApiError::from_core(err, &RequestId::generate()).into_response();
+        assert_eq!(resp.status().as_u16(), 503);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
     }
 
     #[test]

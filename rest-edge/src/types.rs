@@ -5,6 +5,8 @@
 //! a hyphenated UUID (`format: uuid`), the only id form core-svc knows, checked here as a type
 //! (like an integer), not as a business rule. Optional input fields are `Option<…>` with
 //! `#[oai(nullable)]`: `null` (React Admin's cleared input) means "not given", and the schema says so.
+//! [`Secret`] is a [`Text`] that holds a password, a token or a webhook secret: its `Debug`
+//! prints nothing, so a logged request or response cannot leak one.
 
 use std::{borrow::Cow, ops::Deref};
 
@@ -12,6 +14,7 @@ use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
     types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type},
 };
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 /// A JSON string (never a number or a boolean).
@@ -76,6 +79,64 @@ impl ParseFromJSON for Text {
 impl ToJSON for Text {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.0.clone()))
+    }
+}
+
+/// A JSON string that is a password, a token or a secret; `Debug` shows `[REDACTED]`.
+#[derive(Debug, Clone)]
+pub struct Secret(pub SecretString);
+
+impl Secret {
+    /// The value, for the one place it is meant to go (a core-svc request, a JSON answer).
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(s.into())
+    }
+}
+
+impl Type for Secret {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.expose().is_empty()
+    }
+}
+
+impl ParseFromJSON for Secret {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value.unwrap_or_default() {
+            Value::String(s) => Ok(s.into()),
+            other => Err(ParseError::expected_type(other)),
+        }
+    }
+}
+
+impl ToJSON for Secret {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.expose().to_string()))
     }
 }
 

@@ -37,6 +37,8 @@ pub struct CoreOptions {
     pub redis_url: Option<String>,
     pub token_limit: Option<core_svc::redis::TokenLimit>,
     pub tasks: TaskConfig,
+    /// Peers whose `x-forwarded-for` core-svc believes: loopback, where the tests' edges run.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for CoreOptions {
@@ -57,6 +59,7 @@ impl Default for CoreOptions {
                 maintenance_every: Duration::ZERO,
                 ..TaskConfig::default()
             },
+            trusted_proxies: core_svc::config::trusted_proxies("127.0.0.0/8, ::1").unwrap(),
         }
     }
 }
@@ -110,12 +113,13 @@ pub async fn spawn_core_with(opts: CoreOptions) -> TestCore {
         redis_url: opts.redis_url.unwrap_or_else(|| env("REDIS_URL")),
         listen_addr: "127.0.0.1:0".parse().unwrap(),
         metrics_addr: "127.0.0.1:0".parse().unwrap(),
-        jwt_secret: b"test-jwt-secret-test-jwt-secret-0123".to_vec(),
-        admin: Some((admin_email.clone(), ADMIN_PASSWORD.to_string())),
+        jwt_secret: b"test-jwt-secret-test-jwt-secret-0123".to_vec().into(),
+        admin: Some((admin_email.clone(), ADMIN_PASSWORD.into())),
         login_limits: opts.login_limits,
         token_limit: opts.token_limit,
         tasks: opts.tasks,
         shutdown_grace: Duration::from_secs(5),
+        trusted_proxies: opts.trusted_proxies,
     };
     let app = App::build(config).await.expect("core-svc builds");
     let addr = app.local_addr();

@@ -633,6 +633,38 @@ async fn login_is_rate_limited_per_client_address() {
     setup.stop().await;
 }
 
+/// A caller that reaches the gRPC port directly (not a trusted edge) cannot choose the address
+/// its attempts count against: its `x-forwarded-for` is ignored and its socket's peer counts.
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_peers() {
+    // Every test logs in from 127.0.0.1; a Redis database of its own keeps this test's count of
+    // that address apart from theirs.
+    let redis_url = format!("{}/9", std::env::var("REDIS_URL").unwrap().trim_end_matches('/'));
+    let client = ::redis::Client::open(redis_url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = ::redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
+    let setup = spawn_core().await;
+    let core = spawn_core_with(CoreOptions {
+        login_limits: limits(1000, 3),
+        database_url: Some(setup.database_url.clone()),
+        redis_url: Some(redis_url),
+        trusted_proxies: Vec::new(),
+        ..Default::default()
+    })
+    .await;
+    // The peer is 127.0.0.1 whatever the header says: three attempts use its budget up...
+    for _ in 0..3 {
+        let r = login_from(&core, &unique_email("direct"), "some-password-1", &unique_addr()).await;
+        expect_unauth(r, "INVALID_CREDENTIALS");
+    }
+    // ...and rotating the header does not escape it.
+    for addr in ["203.0.113.10", "198.51.100.7", &unique_addr()] {
+        expect_rate_limited(login_from(&core, &unique_email("direct"), "some-password-1", addr).await);
+    }
+    core.stop().await;
+    setup.stop().await;
+}
+
 #[tokio::test]
 async fn replicas_share_the_login_count() {
     let first = spawn_core_with(CoreOptions { login_limits: limits(3, 1000), ..Default::default() }).await;

@@ -138,11 +138,18 @@ async fn health_readiness_and_metrics() {
     assert_eq!(body["checks"]["redis"], "ok");
 
     let _ = core.login("nobody@platform.test", "wrong-password-123").await;
+    // Made-up paths must not become label values: each would be a new time series, without bound.
+    for path in ["/platform.v1.AuthService/MadeUp1", "/made.Up/Path2"] {
+        let status = raw_call(core.channel(), path, vec![]).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unimplemented);
+    }
     let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(
         metrics.contains(r#"core_grpc_requests_total{method="/platform.v1.AuthService/Login",code="16"}"#),
         "{metrics}"
     );
+    assert!(!metrics.contains("MadeUp1") && !metrics.contains("Path2"), "{metrics}");
+    assert!(metrics.contains(r#"core_grpc_requests_total{method="unknown",code="12"}"#), "{metrics}");
     core.stop().await;
 }
 

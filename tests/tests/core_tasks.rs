@@ -271,18 +271,52 @@ async fn webhooks_cannot_target_private_addresses_unless_allowed() {
     let admin = core.admin_token().await;
     let project = core.project(&admin, "ssrf").await;
     let (receiver, addr) = Receiver::start(0, Duration::ZERO).await;
-    let hook = create_webhook(&core, &admin, &project.id, format!("http://{addr}/hook"), &["*"]).await;
-    let metadata =
-        create_webhook(&core, &admin, &project.id, "http://169.254.169.254/latest/meta-data".into(), &["*"]).await;
-    set(&core, &admin, &project.id, "k", serde_json::json!(1)).await;
-    for h in [&hook, &metadata] {
-        let d = eventually("the refused delivery", || async {
-            deliveries(&core, &admin, &h.id).await.into_iter().find(|d| d.status == pb::DeliveryStatus::Dead as i32)
-        })
-        .await;
-        assert!(d.last_error.contains("refused"), "{}", d.last_error);
-        assert_eq!(d.response_status, 0);
+    let try_create = |url: String| {
+        let core = &core;
+        let admin = &admin;
+        let project_id = project.id.clone();
+        async move {
+            core.webhooks()
+                .create_webhook(authed(
+                    pb::CreateWebhookRequest {
+                        project_id,
+                        webhook: Some(pb::Webhook { url, event_types: vec!["*".into()], ..Default::default() }),
+                    },
+                    admin,
+                ))
+                .await
+        }
+    };
+
+    // An IP literal is judged at creation, in every spelling that leads to a private address:
+    // IPv4-mapped and -compatible IPv6, NAT64, 6to4, and the numeric forms URL parsers accept.
+    let port = addr.port();
+    for url in [
+        format!("http://{addr}/hook"),
+        "http://169.254.169.254/latest/meta-data".to_string(),
+        format!("http://[::ffff:127.0.0.1]:{port}/"),
+        format!("http://[::127.0.0.1]:{port}/"),
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data".to_string(),
+        format!("http://[2002:7f00:1::]:{port}/"),
+        format!("http://[::1]:{port}/"),
+        format!("http://0x7f.1:{port}/"),
+        format!("http://2130706433:{port}/"),
+        "http://[fd00::1]/".to_string(),
+    ] {
+        let status = expect_code(try_create(url.clone()).await, Code::InvalidArgument, None);
+        assert_eq!(tests::violation_fields(&status), ["webhook.url"], "{url}: {status:?}");
     }
+
+    // A name is judged at each delivery, against every address it resolves to then: a name
+    // that resolves (or rebinds) to a private address is refused when it is sent.
+    let by_name = create_webhook(&core, &admin, &project.id, format!("http://localhost:{port}/hook"), &["*"]).await;
+    set(&core, &admin, &project.id, "k", serde_json::json!(1)).await;
+    let d = eventually("the refused delivery", || async {
+        deliveries(&core, &admin, &by_name.id).await.into_iter().find(|d| d.status == pb::DeliveryStatus::Dead as i32)
+    })
+    .await;
+    assert!(d.last_error.contains("refused: localhost resolves to"), "{}", d.last_error);
+    assert_eq!(d.response_status, 0);
     assert!(receiver.received().is_empty(), "nothing reached the private address");
 
     // Bad URLs never get in.
@@ -314,6 +348,71 @@ async fn webhooks_cannot_target_private_addresses_unless_allowed() {
         ))
         .await;
     assert_eq!(tests::violation_fields(&expect_code(r, Code::InvalidArgument, None)), ["webhook.event_types[0]"]);
+}
+
+/// The dispatcher may lag behind the log (here: no replica may lead until the test lets one). A
+/// webhook created meanwhile must get only what happened after it was created, while it was
+/// active, judged by the settings it had then — not everything the dispatcher has yet to read.
+#[tokio::test]
+async fn a_lagging_dispatcher_delivers_only_what_happened_while_a_webhook_was_active() {
+    use sqlx::Connection;
+    let database_url = fresh_database().await;
+    let mut leader_lock = sqlx::PgConnection::connect(&database_url).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(core_svc::tasks::LEADER_LOCK_KEY)
+        .execute(&mut leader_lock)
+        .await
+        .unwrap();
+    let core = spawn_core_with(CoreOptions { database_url: Some(database_url), ..CoreOptions::default() }).await;
+    // The dispatcher has read nothing of the log yet (its cursor starts at the beginning).
+    sqlx::query("INSERT INTO log_cursors (name, seq) VALUES ('webhooks', 0)")
+        .execute(&mut core.db().await)
+        .await
+        .unwrap();
+    let admin = core.admin_token().await;
+    let project = core.project(&admin, "lagging").await;
+    let (receiver, addr) = Receiver::start(0, Duration::ZERO).await;
+
+    set(&core, &admin, &project.id, "before", serde_json::json!(1)).await;
+    let hook = create_webhook(&core, &admin, &project.id, format!("http://{addr}/hook"), &["config.*"]).await;
+    set(&core, &admin, &project.id, "while-active", serde_json::json!(2)).await;
+    let set_active = |active: bool| {
+        let core = &core;
+        let admin = &admin;
+        let id = hook.id.clone();
+        async move {
+            core.webhooks()
+                .update_webhook(authed(
+                    pb::UpdateWebhookRequest {
+                        webhook: Some(pb::Webhook { id, active, ..Default::default() }),
+                        update_mask: Some(prost_types::FieldMask { paths: vec!["active".into()] }),
+                        etag: String::new(),
+                    },
+                    admin,
+                ))
+                .await
+                .expect("update webhook");
+        }
+    };
+    set_active(false).await;
+    set(&core, &admin, &project.id, "while-inactive", serde_json::json!(3)).await;
+    set_active(true).await;
+    set(&core, &admin, &project.id, "active-again", serde_json::json!(4)).await;
+    let configs =
+        core.wait_events(&admin, &format!("channel = \"project:{}\" AND type = \"config.set\"", project.id), 4).await;
+    assert_eq!(configs.len(), 4);
+
+    // Now a replica may lead, and the dispatcher reads the whole backlog at once.
+    drop(leader_lock);
+    let got =
+        eventually("two deliveries", || async { (receiver.received().len() >= 2).then(|| receiver.received()) }).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut keys: Vec<String> =
+        receiver.received().iter().map(|r| r.body["payload"]["key"].as_str().unwrap_or_default().to_string()).collect();
+    keys.sort();
+    assert_eq!(keys, ["active-again", "while-active"], "{got:?}");
+    let logged = deliveries(&core, &admin, &hook.id).await;
+    assert_eq!(logged.len(), 2, "{logged:?}");
 }
 
 #[tokio::test]

@@ -657,6 +657,32 @@ async fn protocol_abuse_gets_error_frames_not_crashes() {
     assert!(frames.iter().any(|f| f["code"] == "bad_request"), "{frames:?}");
     assert_eq!(code, Some(1009));
 
+    // A text frame that is not UTF-8: RFC 6455 §7.4.1 says close with 1007.
+    let mut c = Client::authed(&edge, &token).await;
+    let frame = tokio_tungstenite::tungstenite::protocol::frame::Frame::message(
+        vec![b'{', 0xc3, 0x28, b'}'],
+        tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode::Data(
+            tokio_tungstenite::tungstenite::protocol::frame::coding::Data::Text,
+        ),
+        true,
+    );
+    c.send_raw(Message::Frame(frame)).await;
+    let (_, code) = c.until_close().await;
+    assert_eq!(code, Some(1007));
+
+    // A credential longer than any token: refused like a bad one (not 1013 "unavailable"),
+    // whichever way it comes.
+    let long = "a".repeat(20_000);
+    let mut c = Client::connect(&edge, Some(&long)).await;
+    let (frames, code) = c.until_close().await;
+    assert_eq!(frames[0]["code"], "unauthenticated", "{frames:?}");
+    assert_eq!(code, Some(1008));
+    let mut c = Client::connect(&edge, None).await;
+    c.send(json!({"type": "auth", "token": long})).await;
+    let (frames, code) = c.until_close().await;
+    assert_eq!(frames[0]["code"], "unauthenticated", "{frames:?}");
+    assert_eq!(code, Some(1008));
+
     // The edge is fine.
     let mut c = Client::authed(&edge, &token).await;
     c.send(json!({"type": "ping", "id": "ok"})).await;

@@ -298,7 +298,15 @@ async fn bad_input_is_problem_json_and_writes_nothing() {
         a.problem(a.status.as_u16());
     }
     // bad ids: the schema says `format: uuid`, so a malformed one is unparsable input
-    rest.get("/projects/not-a-uuid", &admin).await.problem(400);
+    // names the parameter as the path and the OpenAPI document do (`id`), never poem's internal one.
+    for path in ["/projects/not-a-uuid", "/configs/x/rollback", "/members/1"] {
+        let method = if path.ends_with("rollback") { Method::POST } else { Method::GET };
+        let a = rest.raw(method, path, Some(&admin), Some("{}".into()), &[]).await;
+        let p = a.problem(400);
+        let text = p.to_string();
+        assert!(!text.contains("param0"), "{path}: {text}");
+        assert_eq!(p["errors"][0]["field"], "id", "{path}: {text}");
+    }
 
     // malformed JSON, wrong types, oversize body, validation
     let a = rest.raw(Method::POST, "/projects", Some(&admin), Some("{\"slug\":".into()), &[]).await;
@@ -574,4 +582,130 @@ async fn auth_users_settings_api_tokens_and_events() {
 
 fn uuid_nil() -> &'static str {
     "00000000-0000-0000-0000-000000000000"
+}
+
+/// Two writers of one config, neither sending a version: B raises the value 1, 2, 3, … while A
+/// sets only the description. A's writes must never carry back a value the edge read before one
+/// of B's writes (they used to, silently reverting B): the value never goes down in the history.
+#[tokio::test]
+async fn put_without_a_precondition_never_reverts_a_concurrent_write() {
+    let rest = spawn_rest().await;
+    let admin = rest.core.admin_token().await;
+    let project = rest.core.project(&admin, "two-writers").await;
+    let a = rest
+        .call(
+            Method::POST,
+            "/configs",
+            Some(&admin),
+            Some(json!({"project_id": project.id, "key": "limit", "value": 0, "description": "d"})),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let cid = a.body["id"].as_str().unwrap().to_string();
+    let path = format!("/configs/{cid}");
+    const ROUNDS: i64 = 40;
+    // Each PUT is written, or — only when other writes kept getting in between — refused with
+    // 409 and nothing written.
+    let put = |body: serde_json::Value| {
+        let (rest, admin, path) = (&rest, &admin, &path);
+        async move {
+            let a = rest.call(Method::PUT, path, Some(admin), Some(body)).await;
+            match a.status.as_u16() {
+                200 => true,
+                409 if a.body["reason"] == "VERSION_MISMATCH" => false,
+                _ => panic!("{}", a.body),
+            }
+        }
+    };
+    let writer_b = async {
+        let mut last = 0;
+        for i in 1..=ROUNDS {
+            if put(json!({"value": i})).await {
+                last = i;
+            }
+        }
+        last
+    };
+    let writer_a = async {
+        let mut written = 0;
+        for i in 0..ROUNDS {
+            written += i64::from(put(json!({"description": format!("a{i}")})).await);
+        }
+        written
+    };
+    let (last_of_b, written_by_a) = tokio::join!(writer_b, writer_a);
+    assert!(written_by_a > 0 && last_of_b > 0);
+
+    let a = rest
+        .get(
+            &format!(
+                "/config-revisions?{}",
+                ra_list(json!({"config_id": cid}), Some((0, 999)), Some(("version", "ASC")))
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let values: Vec<i64> = a.body.as_array().unwrap().iter().map(|r| r["value"].as_i64().unwrap()).collect();
+    assert!(values.len() as i64 > written_by_a + 1, "{values:?}");
+    assert!(values.windows(2).all(|w| w[0] <= w[1]), "a write reverted the value: {values:?}");
+    assert_eq!(*values.last().unwrap(), last_of_b);
+
+    // With a version, a stale write is refused; `If-Match: *` writes over any version.
+    let a = rest.call(Method::PUT, &path, Some(&admin), Some(json!({"value": -1, "version": 1}))).await;
+    assert_eq!(a.problem(409)["reason"], "VERSION_MISMATCH");
+    let a =
+        rest.raw(Method::PUT, &path, Some(&admin), Some(json!({"value": 7}).to_string()), &[("if-match", "*")]).await;
+    assert_eq!((a.status.as_u16(), a.body["value"].as_i64()), (200, Some(7)), "{}", a.body);
+}
+
+/// A credential larger than any token the platform issues is the client's input: 401, not the
+/// 500 that core-svc's HTTP/2 header limit (431, without a gRPC status) used to turn into.
+#[tokio::test]
+async fn an_oversized_bearer_token_is_401() {
+    let rest = spawn_rest().await;
+    for len in [5_000, 20_000, 60_000] {
+        let token = "a".repeat(len);
+        for (method, path, body) in [
+            (Method::GET, "/projects", None),
+            (Method::GET, "/auth/me", None),
+            (Method::POST, "/auth/logout", Some(json!({"refresh_token": "x"}))),
+        ] {
+            let a = rest.call(method.clone(), path, Some(&token), body).await;
+            assert_eq!(a.problem(401)["reason"], "INVALID_TOKEN", "{method} {path}: {}", a.body);
+        }
+    }
+}
+
+/// Deeply nested JSON values: a documented limit (32 levels) and a message for people, never
+/// the protobuf decoder's internals.
+#[tokio::test]
+async fn too_deeply_nested_values_get_a_readable_422() {
+    let rest = spawn_rest().await;
+    let admin = rest.core.admin_token().await;
+    let project = rest.core.project(&admin, "deep").await;
+    let nested = |levels: usize| (0..levels).fold(json!(true), |v, _| json!([v]));
+    let a = rest
+        .call(
+            Method::POST,
+            "/configs",
+            Some(&admin),
+            Some(json!({"project_id": project.id, "key": "ok", "value": nested(32)})),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    for levels in [33, 45, 60, 120] {
+        let a = rest
+            .call(
+                Method::POST,
+                "/configs",
+                Some(&admin),
+                Some(json!({"project_id": project.id, "key": "deep", "value": nested(levels)})),
+            )
+            .await;
+        let p = a.problem(422);
+        let text = p.to_string();
+        assert!(text.contains("32 levels"), "{levels}: {text}");
+        assert!(!text.contains("protobuf") && !text.contains("recursion"), "{levels}: {text}");
+    }
 }

@@ -360,7 +360,7 @@ async fn main() -> anyhow::Result<()> {
     let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM projects").fetch_one(&mut conn).await?;
     ensure!(existing == 0, "the database already holds {existing} projects; seed a fresh one");
 
-    let hash = core_svc::security::hash_password(password.clone()).await?;
+    let hash = core_svc::security::hash_password(password.clone().into()).await?;
     let now = Utc::now();
     let mut clock = Clock(DateTime::from_timestamp_micros(now.timestamp_micros()).context("time")?);
     let mut rng = SmallRng::seed_from_u64(20_261_125);

@@ -673,7 +673,7 @@ async fn argon2_rate(hash: &str, password: &str) -> anyhow::Result<f64> {
     let mut n = 0u32;
     while t.elapsed() < Duration::from_secs(2) || n < 5 {
         ensure!(
-            core_svc::security::verify_password(password.to_string(), hash.to_string()).await?,
+            core_svc::security::verify_password(password.to_string().into(), hash.to_string()).await?,
             "argon2 verify failed"
         );
         n += 1;

@@ -4,8 +4,10 @@
 //! the `platform.v1` messages. Validation parses client input into these types
 //! ("parse, don't validate") and reports every offending field at once.
 
+mod address;
 mod validate;
 
+pub use address::is_public;
 pub use validate::*;
 
 use chrono::{DateTime, Utc};
@@ -223,9 +225,10 @@ pub struct Webhook {
     pub id: Uuid,
     pub project_id: Uuid,
     pub url: String,
-    /// Never serialized into events or logs.
+    /// Signs deliveries. Never serialized into events; its `Debug` prints nothing.
     #[serde(skip)]
-    pub secret: String,
+    #[sqlx(try_from = "String")]
+    pub secret: secrecy::SecretString,
     pub event_types: Vec<String>,
     pub active: bool,
     pub description: String,

@@ -1,6 +1,7 @@
 //! Input rules from SPEC §3, each a function that either returns the parsed value or says which
 //! field is wrong and why.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -98,14 +99,14 @@ pub fn email(field: &str, s: &str) -> Result<String> {
     }
 }
 
-pub fn password(field: &str, s: &str) -> Result<String> {
-    let n = s.chars().count();
+pub fn password(field: &str, password: &SecretString) -> Result<SecretString> {
+    let n = password.expose_secret().chars().count();
     if n < PASSWORD_MIN_CHARS {
         Err(Error::invalid(field, format!("must be at least {PASSWORD_MIN_CHARS} characters")))
     } else if n > PASSWORD_MAX_CHARS {
         Err(Error::invalid(field, format!("must be at most {PASSWORD_MAX_CHARS} characters")))
     } else {
-        Ok(s.to_string())
+        Ok(password.clone())
     }
 }
 
@@ -133,7 +134,10 @@ pub fn description(field: &str, s: &str) -> Result<String> {
 
 /// A webhook target: an absolute http(s) URL with a host, no credentials, at most 2,048 bytes.
 /// (Where it points is checked at delivery time, against the address it resolves to.)
-pub fn webhook_url(field: &str, s: &str) -> Result<String> {
+/// A webhook's target: http(s), a host, no credentials; and unless `allow_private`, not an IP
+/// literal of a private, loopback or link-local address (names are checked at each delivery,
+/// against every address they resolve to then).
+pub fn webhook_url(field: &str, s: &str, allow_private: bool) -> Result<String> {
     let s = s.trim();
     if s.is_empty() || s.len() > 2048 {
         return Err(Error::invalid(field, "must be an http(s) URL of at most 2048 characters"));
@@ -147,6 +151,17 @@ pub fn webhook_url(field: &str, s: &str) -> Result<String> {
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::invalid(field, "must not carry credentials; sign with the secret instead"));
+    }
+    let literal = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+        _ => None,
+    };
+    if let Some(ip) = literal.filter(|ip| !allow_private && !super::is_public(*ip)) {
+        return Err(Error::invalid(
+            field,
+            format!("targets {ip}, a private, loopback or link-local address, which webhooks may not reach"),
+        ));
     }
     Ok(url.to_string())
 }
@@ -201,7 +216,22 @@ pub fn config_value(field: &str, v: Option<Json>) -> Result<Json> {
     if size > CONFIG_VALUE_MAX_BYTES {
         return Err(Error::invalid(field, format!("is {size} bytes encoded; the limit is {CONFIG_VALUE_MAX_BYTES}")));
     }
+    if depth(&v) > proto::JSON_MAX_DEPTH {
+        return Err(Error::invalid(
+            field,
+            format!("nests arrays and objects more than {} levels deep", proto::JSON_MAX_DEPTH),
+        ));
+    }
     Ok(v)
+}
+
+/// Levels of arrays and objects: 0 for a scalar, 1 for `[1]`.
+fn depth(v: &Json) -> usize {
+    match v {
+        Json::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Json::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// An expected version from an etag field; empty means "no check".
@@ -249,6 +279,9 @@ mod tests {
         let big = Json::String("x".repeat(CONFIG_VALUE_MAX_BYTES));
         assert!(config_value("value", Some(big)).is_err());
         assert!(config_value("value", Some(Json::Null)).is_ok());
+        let nested = |levels: usize| (0..levels).fold(serde_json::json!(1), |v, _| serde_json::json!({ "a": [v] }));
+        assert!(config_value("value", Some(nested(16))).is_ok()); // 32 levels: the limit
+        assert!(config_value("value", Some(nested(17))).is_err());
         assert!(config_value("value", None).is_err());
     }
 

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use prost_types::{Struct, Timestamp, Value, value::Kind};
 use proto::v1 as pb;
+use secrecy::ExposeSecret;
 use serde_json::{Map, Number, Value as Json};
 
 use crate::{
@@ -300,7 +301,7 @@ pub fn webhook(w: domain::Webhook, with_secret: bool) -> pb::Webhook {
         event_types: w.event_types,
         active: w.active,
         description: w.description,
-        secret: if with_secret { w.secret } else { String::new() },
+        secret: if with_secret { w.secret.expose_secret().to_string() } else { String::new() },
         create_time: ts(w.created_at),
         update_time: ts(w.updated_at),
         version: w.version,

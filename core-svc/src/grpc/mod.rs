@@ -8,7 +8,12 @@
 mod convert;
 mod services;
 
-use std::net::SocketAddr;
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
+
+use ipnet::IpNet;
 
 use proto::metadata;
 use tonic::{Request, Status};
@@ -24,26 +29,30 @@ pub use services::router;
 #[derive(Clone)]
 pub struct Rpc {
     core: Core,
+    /// Peers whose `x-forwarded-for` is believed (`CORE_TRUSTED_PROXIES`).
+    trusted_proxies: Arc<[IpNet]>,
 }
 
 impl Rpc {
-    pub fn new(core: Core) -> Self {
-        Self { core }
+    pub fn new(core: Core, trusted_proxies: &[IpNet]) -> Self {
+        Self { core, trusted_proxies: trusted_proxies.into() }
     }
 
     /// The request id (set by the transport layer when the client sent none) and client address.
-    fn meta<T>(req: &Request<T>) -> RequestMeta {
+    fn meta<T>(&self, req: &Request<T>) -> RequestMeta {
         let md = req.metadata();
         let request_id = md.get(metadata::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string);
-        // Edges put the end client's address first; direct callers are their own client.
-        let forwarded = md
-            .get(metadata::FORWARDED_FOR)
+        let peer = req.remote_addr().map(|a: SocketAddr| a.ip());
+        // An edge puts the end client's address first. Only a trusted peer (an edge) is believed:
+        // anyone else could name any address and escape the per-address login limit.
+        let forwarded = peer
+            .filter(|p| self.trusted_proxies.iter().any(|net| net.contains(p)))
+            .and_then(|_| md.get(metadata::FORWARDED_FOR))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty() && s.len() <= 64);
-        let client_addr = forwarded.or_else(|| req.remote_addr().map(|a: SocketAddr| a.ip().to_string()));
-        RequestMeta { request_id, client_addr }
+            .and_then(|s| s.trim().parse::<IpAddr>().ok())
+            .map(|ip| ip.to_string());
+        RequestMeta { request_id, client_addr: forwarded.or_else(|| peer.map(|p| p.to_string())) }
     }
 
     fn bearer<T>(req: &Request<T>) -> Result<Option<String>, Status> {
@@ -63,7 +72,7 @@ impl Rpc {
     async fn auth<T>(&self, req: &Request<T>) -> Result<(Caller, RequestMeta), Status> {
         let bearer = Self::bearer(req)?;
         let caller = self.core.authenticate(bearer.as_deref()).await?;
-        Ok((caller, Self::meta(req)))
+        Ok((caller, self.meta(req)))
     }
 
     /// Like `auth`, but anonymous callers are allowed (None).

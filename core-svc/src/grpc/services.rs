@@ -1,5 +1,6 @@
 //! One `impl` per generated service trait.
 
+use secrecy::ExposeSecret;
 use std::pin::Pin;
 
 use proto::v1::{
@@ -56,9 +57,10 @@ fn mask_paths<'a>(
 
 fn tokens(t: TokenPair) -> Option<pb::TokenPair> {
     Some(pb::TokenPair {
-        access_token: t.access_token,
+        // The wire is the one place a token leaves its secret type.
+        access_token: t.access_token.expose_secret().to_string(),
         access_token_expire_time: convert::ts(t.access_expires_at),
-        refresh_token: t.refresh_token,
+        refresh_token: t.refresh_token.expose_secret().to_string(),
         refresh_token_expire_time: convert::ts(t.refresh_expires_at),
         token_type: "Bearer".into(),
     })
@@ -79,27 +81,27 @@ macro_rules! list_params {
 #[tonic::async_trait]
 impl AuthService for Rpc {
     async fn login(&self, req: Request<pb::LoginRequest>) -> R<pb::LoginResponse> {
-        let meta = Self::meta(&req);
+        let meta = self.meta(&req);
         let r = req.into_inner();
-        let (t, user) = self.core.login(&meta, &r.email, &r.password).await?;
+        let (t, user) = self.core.login(&meta, &r.email, r.password.into()).await?;
         ok(pb::LoginResponse { tokens: tokens(t), user: Some(convert::user(user)) })
     }
 
     async fn refresh_token(&self, req: Request<pb::RefreshTokenRequest>) -> R<pb::RefreshTokenResponse> {
-        let (t, user) = self.core.refresh(&req.into_inner().refresh_token).await?;
+        let (t, user) = self.core.refresh(&req.into_inner().refresh_token.into()).await?;
         ok(pb::RefreshTokenResponse { tokens: tokens(t), user: Some(convert::user(user)) })
     }
 
     async fn logout(&self, req: Request<pb::LogoutRequest>) -> R<pb::LogoutResponse> {
         let caller = self.auth_optional(&req).await?;
-        self.core.logout(caller.as_ref(), &req.into_inner().refresh_token).await?;
+        self.core.logout(caller.as_ref(), &req.into_inner().refresh_token.into()).await?;
         ok(pb::LogoutResponse {})
     }
 
     async fn sign_up(&self, req: Request<pb::SignUpRequest>) -> R<pb::SignUpResponse> {
-        let meta = Self::meta(&req);
+        let meta = self.meta(&req);
         let r = req.into_inner();
-        let user = self.core.sign_up(&meta, &r.email, &r.name, &r.password).await?;
+        let user = self.core.sign_up(&meta, &r.email, &r.name, &r.password.into()).await?;
         ok(pb::SignUpResponse { user: Some(convert::user(user)) })
     }
 
@@ -111,7 +113,7 @@ impl AuthService for Rpc {
     async fn change_password(&self, req: Request<pb::ChangePasswordRequest>) -> R<pb::ChangePasswordResponse> {
         let (caller, _) = self.auth(&req).await?;
         let r = req.into_inner();
-        self.core.change_password(&caller, &r.current_password, &r.new_password).await?;
+        self.core.change_password(&caller, r.current_password.into(), &r.new_password.into()).await?;
         ok(pb::ChangePasswordResponse {})
     }
 
@@ -120,7 +122,7 @@ impl AuthService for Rpc {
         let r = req.into_inner();
         let expires = convert::from_ts("expire_time", r.expire_time)?;
         let (t, secret) = self.core.create_api_token(&caller, &r.name, expires).await?;
-        ok(pb::CreateApiTokenResponse { api_token: Some(convert::api_token(t)), token: secret })
+        ok(pb::CreateApiTokenResponse { api_token: Some(convert::api_token(t)), token: secret.expose_secret().into() })
     }
 
     async fn list_api_tokens(&self, req: Request<pb::ListApiTokensRequest>) -> R<pb::ListApiTokensResponse> {
@@ -153,7 +155,7 @@ impl UserService for Rpc {
         let (caller, meta) = self.auth(&req).await?;
         let r = req.into_inner();
         let role = convert::parse_user_role("role", r.role)?;
-        let user = self.core.create_user(&caller, &meta, &r.email, &r.name, &r.password, role).await?;
+        let user = self.core.create_user(&caller, &meta, &r.email, &r.name, &r.password.into(), role).await?;
         ok(pb::CreateUserResponse { user: Some(convert::user(user)) })
     }
 
@@ -195,7 +197,7 @@ impl UserService for Rpc {
                 "name" => patch.name = Some(u.name.clone()),
                 "role" => patch.role = convert::parse_user_role("user.role", u.role)?,
                 "status" => patch.status = convert::parse_user_status("user.status", u.status)?,
-                _ => patch.password = Some(r.password.clone()),
+                _ => patch.password = Some(r.password.clone().into()),
             }
         }
         let expected = etag("etag", &r.etag)?;

@@ -2,6 +2,7 @@
 //! and turning a bearer credential into a [`Caller`] on every request.
 
 use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::{Core, users::user_event};
@@ -18,9 +19,9 @@ use crate::{
 /// Tokens issued at login or refresh.
 #[derive(Debug)]
 pub struct TokenPair {
-    pub access_token: String,
+    pub access_token: SecretString,
     pub access_expires_at: DateTime<Utc>,
-    pub refresh_token: String,
+    pub refresh_token: SecretString,
     pub refresh_expires_at: DateTime<Utc>,
 }
 
@@ -89,16 +90,16 @@ impl Core {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, meta: &RequestMeta, email: &str, password: &str) -> Result<(TokenPair, User)> {
+    pub async fn login(&self, meta: &RequestMeta, email: &str, password: SecretString) -> Result<(TokenPair, User)> {
         let mut v = Violations::new();
         if email.trim().is_empty() {
             v.push("email", "is required");
         }
-        if password.is_empty() {
+        if password.expose_secret().is_empty() {
             v.push("password", "is required");
         }
         v.finish()?;
-        if password.len() > domain::PASSWORD_MAX_CHARS * 4 {
+        if password.expose_secret().len() > domain::PASSWORD_MAX_CHARS * 4 {
             return Err(bad_credentials());
         }
         self.redis.hit_login_limit(&self.login_limits, email.trim(), meta.client_addr.as_deref()).await?;
@@ -108,10 +109,10 @@ impl Core {
         drop(conn);
         let Some((mut user, hash)) = found else {
             // Same work as a real check, so response time does not reveal unknown emails.
-            let _ = security::verify_password(password.to_string(), security::dummy_hash().await.to_string()).await;
+            let _ = security::verify_password(password, security::dummy_hash().await.to_string()).await;
             return Err(bad_credentials());
         };
-        if !security::verify_password(password.to_string(), hash).await? {
+        if !security::verify_password(password, hash).await? {
             return Err(bad_credentials());
         }
         if user.status != UserStatus::Active {
@@ -147,7 +148,8 @@ impl Core {
     /// Rotates a refresh token. A token that was already used means it leaked (or a client
     /// raced itself): the whole session is revoked, so the thief's copy dies too.
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, refresh_token: &str) -> Result<(TokenPair, User)> {
+    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<(TokenPair, User)> {
+        let refresh_token = refresh_token.expose_secret();
         if refresh_token.is_empty() {
             return Err(Error::invalid("refresh_token", "is required"));
         }
@@ -177,7 +179,8 @@ impl Core {
     }
 
     /// Revokes the session of `refresh_token`, or else the caller's current session.
-    pub async fn logout(&self, caller: Option<&Caller>, refresh_token: &str) -> Result<()> {
+    pub async fn logout(&self, caller: Option<&Caller>, refresh_token: &SecretString) -> Result<()> {
+        let refresh_token = refresh_token.expose_secret();
         let mut tx = self.begin().await?;
         if !refresh_token.is_empty() {
             let (session, user) = tokens::session_of_refresh_token(&mut tx, &security::hash_token(refresh_token))
@@ -207,7 +210,7 @@ impl Core {
         Ok(())
     }
 
-    pub async fn sign_up(&self, meta: &RequestMeta, email: &str, name: &str, password: &str) -> Result<User> {
+    pub async fn sign_up(&self, meta: &RequestMeta, email: &str, name: &str, password: &SecretString) -> Result<User> {
         let enabled = self.setting_bool("auth.signup_enabled").await?.unwrap_or(false);
         if !enabled {
             return Err(Error::failed_precondition(
@@ -219,12 +222,12 @@ impl Core {
         self.insert_user(None, meta, email, name, password, UserRole::User).await
     }
 
-    pub async fn change_password(&self, caller: &Caller, current: &str, new: &str) -> Result<()> {
+    pub async fn change_password(&self, caller: &Caller, current: SecretString, new: &SecretString) -> Result<()> {
         let new = domain::password("new_password", new)?;
         let mut conn = self.db.acquire().await?;
         let hash = users::password_hash(&mut conn, caller.user_id).await?.ok_or(Error::not_found("user"))?;
         drop(conn);
-        if !security::verify_password(current.to_string(), hash).await? {
+        if !security::verify_password(current, hash).await? {
             return Err(Error::invalid("current_password", "is not the current password"));
         }
         let new_hash = security::hash_password(new).await?;
@@ -241,7 +244,7 @@ impl Core {
         caller: &Caller,
         name: &str,
         expires_at: Option<DateTime<Utc>>,
-    ) -> Result<(ApiToken, String)> {
+    ) -> Result<(ApiToken, SecretString)> {
         let mut v = Violations::new();
         let name = v.check(domain::name("name", name));
         if expires_at.is_some_and(|exp| exp <= Utc::now()) {
@@ -249,7 +252,8 @@ impl Core {
         }
         v.finish()?;
         let (secret, hash) = security::new_opaque_token(API_TOKEN_PREFIX);
-        let prefix = &secret[..API_TOKEN_PREFIX.len() + 8];
+        // The prefix identifies the token in lists; 8 hex digits of 64 reveal nothing useful.
+        let prefix = &secret.expose_secret()[..API_TOKEN_PREFIX.len() + 8];
         let mut tx = self.begin().await?;
         let t = tokens::insert_api_token(
             &mut tx,
@@ -294,7 +298,7 @@ impl Core {
     }
 
     /// Creates the first admin from configuration, once, however many replicas start at once.
-    pub async fn bootstrap_admin(&self, email: &str, password: &str) -> Result<Option<User>> {
+    pub async fn bootstrap_admin(&self, email: &str, password: &SecretString) -> Result<Option<User>> {
         // Cheap check first so a restart does not pay for an argon2 hash.
         if users::any_admin(&mut *self.db.acquire().await?).await? {
             return Ok(None);
@@ -315,7 +319,7 @@ impl Core {
         meta: &RequestMeta,
         email: &str,
         name: &str,
-        password: &str,
+        password: &SecretString,
         role: UserRole,
     ) -> Result<User> {
         let mut v = Violations::new();

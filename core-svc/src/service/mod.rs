@@ -41,6 +41,8 @@ pub struct Core {
     pub cache: Cache,
     /// The Redis list this deployment's tasks are dispatched on (`tasks::queue_key`).
     pub task_queue: std::sync::Arc<str>,
+    /// `WEBHOOK_ALLOW_PRIVATE`: webhooks may target private addresses (the SSRF guard is off).
+    pub webhook_allow_private: bool,
 }
 
 impl Core {

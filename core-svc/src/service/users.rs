@@ -1,3 +1,4 @@
+use secrecy::SecretString;
 use uuid::Uuid;
 
 use super::{Core, access};
@@ -17,7 +18,7 @@ pub struct UserPatch {
     pub name: Option<String>,
     pub role: Option<UserRole>,
     pub status: Option<UserStatus>,
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
 }
 
 pub(crate) fn user_event<'a>(
@@ -44,7 +45,7 @@ impl Core {
         meta: &RequestMeta,
         email: &str,
         name: &str,
-        password: &str,
+        password: &SecretString,
         role: Option<UserRole>,
     ) -> Result<User> {
         access::admin(caller)?;
@@ -99,7 +100,7 @@ impl Core {
         let mut v = Violations::new();
         let email = patch.email.as_deref().and_then(|e| v.check(domain::email("user.email", e)));
         let name = patch.name.as_deref().and_then(|n| v.check(domain::name("user.name", n)));
-        let password = patch.password.as_deref().and_then(|p| v.check(domain::password("password", p)));
+        let password = patch.password.as_ref().and_then(|p| v.check(domain::password("password", p)));
         v.finish()?;
         let hash = match password {
             Some(p) => Some(security::hash_password(p).await?),

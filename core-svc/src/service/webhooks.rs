@@ -74,7 +74,7 @@ impl Core {
         let project_id = domain::parse_id("project_id", project_id)?;
         let mut v = Violations::new();
         let url = match patch.url.as_deref() {
-            Some(u) => v.check(domain::webhook_url("webhook.url", u)),
+            Some(u) => v.check(domain::webhook_url("webhook.url", u, self.webhook_allow_private)),
             None => {
                 v.push("webhook.url", "is required");
                 None
@@ -97,7 +97,7 @@ impl Core {
             id: domain::new_id(),
             project_id,
             url: url.unwrap_or_default(),
-            secret: secret.unwrap_or_default(),
+            secret: secret.unwrap_or_default().into(),
             event_types: event_types.unwrap_or_default(),
             active: patch.active.unwrap_or(true),
             description: description.unwrap_or_default(),
@@ -160,7 +160,10 @@ impl Core {
     ) -> Result<(Webhook, bool)> {
         let id = domain::parse_id("webhook.id", id)?;
         let mut v = Violations::new();
-        let url = patch.url.as_deref().and_then(|u| v.check(domain::webhook_url("webhook.url", u)));
+        let url = patch
+            .url
+            .as_deref()
+            .and_then(|u| v.check(domain::webhook_url("webhook.url", u, self.webhook_allow_private)));
         let event_types =
             patch.event_types.as_deref().and_then(|t| v.check(domain::event_type_globs("webhook.event_types", t)));
         let description =
@@ -189,7 +192,7 @@ impl Core {
         }
         let secret_changed = secret.is_some();
         if let Some(s) = secret {
-            after.secret = s;
+            after.secret = s.into();
         }
         let hook = webhooks::update(&mut tx, &after).await?;
         events::record(&mut tx, webhook_event("webhook.updated", caller, &hook, Some(&before), meta)).await?;

@@ -1,5 +1,6 @@
 //! Webhooks, their deliveries, and the dispatcher's cursor over the event log.
 
+use secrecy::ExposeSecret;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -54,7 +55,7 @@ pub async fn insert(conn: &mut PgConnection, w: &Webhook) -> Result<Webhook> {
     .bind(w.id)
     .bind(w.project_id)
     .bind(&w.url)
-    .bind(&w.secret)
+    .bind(w.secret.expose_secret())
     .bind(&w.event_types)
     .bind(w.active)
     .bind(&w.description)
@@ -79,7 +80,7 @@ pub async fn update(conn: &mut PgConnection, w: &Webhook) -> Result<Webhook> {
     ))
     .bind(w.id)
     .bind(&w.url)
-    .bind(&w.secret)
+    .bind(w.secret.expose_secret())
     .bind(&w.event_types)
     .bind(w.active)
     .bind(&w.description)
@@ -113,17 +114,6 @@ pub async fn list(
         }
     })
     .await
-}
-
-/// Active webhooks of `project` whose globs match `event_type`.
-pub async fn matching(conn: &mut PgConnection, project: Uuid, event_type: &str) -> Result<Vec<Webhook>> {
-    let hooks = sqlx::query_as::<_, Webhook>(sql!(
-        "SELECT {COLUMNS} FROM webhooks w WHERE w.project_id = $1 AND w.active ORDER BY w.created_at"
-    ))
-    .bind(project)
-    .fetch_all(conn)
-    .await?;
-    Ok(hooks.into_iter().filter(|w| w.event_types.iter().any(|g| crate::domain::glob_matches(g, event_type))).collect())
 }
 
 /// Records a delivery of `event` to `webhook`, delivered by task `task_id`. False when it
@@ -238,10 +228,61 @@ pub async fn set_cursor(conn: &mut PgConnection, name: &str, seq: i64) -> Result
     Ok(())
 }
 
-/// Of `projects`, those with at least one active webhook.
+/// Of `projects`, those with at least one webhook.
 pub async fn projects_with_hooks(conn: &mut PgConnection, projects: &[Uuid]) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar("SELECT DISTINCT project_id FROM webhooks WHERE active AND project_id = ANY($1)")
+    Ok(sqlx::query_scalar("SELECT DISTINCT project_id FROM webhooks WHERE project_id = ANY($1)")
         .bind(projects)
         .fetch_all(conn)
         .await?)
+}
+
+/// Every webhook of `projects`, active or not.
+pub async fn of_projects(conn: &mut PgConnection, projects: &[Uuid]) -> Result<Vec<Webhook>> {
+    Ok(sqlx::query_as::<_, Webhook>(sql!(
+        "SELECT {COLUMNS} FROM webhooks w WHERE w.project_id = ANY($1) ORDER BY w.created_at, w.id"
+    ))
+    .bind(projects)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A webhook's settings as its `webhook.created` / `webhook.updated` event recorded them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedState {
+    pub webhook_id: Uuid,
+    /// None while the relay has not numbered the event yet (it comes after every numbered one).
+    pub seq: Option<i64>,
+    pub active: bool,
+    pub event_types: Vec<String>,
+}
+
+/// The log's record of `hooks` from `since` on: for each, its last recorded state at or
+/// before `since`, then every later one (numbered or not yet).
+pub async fn logged_states(conn: &mut PgConnection, hooks: &[Uuid], since: i64) -> Result<Vec<LoggedState>> {
+    let ids: Vec<String> = hooks.iter().map(Uuid::to_string).collect();
+    let rows: Vec<(String, Option<i64>, serde_json::Value)> = sqlx::query_as(
+        "(SELECT DISTINCT ON (resource_id) resource_id, seq, payload FROM events
+           WHERE resource_type = 'webhook' AND resource_id = ANY($1)
+             AND type IN ('webhook.created', 'webhook.updated') AND seq <= $2
+           ORDER BY resource_id, seq DESC)
+         UNION ALL
+         (SELECT resource_id, seq, payload FROM events
+           WHERE resource_type = 'webhook' AND resource_id = ANY($1)
+             AND type IN ('webhook.created', 'webhook.updated') AND (seq > $2 OR seq IS NULL))",
+    )
+    .bind(&ids)
+    .bind(since)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, seq, payload)| {
+            Some(LoggedState {
+                webhook_id: id.parse().ok()?,
+                seq,
+                active: payload["active"].as_bool()?,
+                event_types: serde_json::from_value(payload["event_types"].clone()).ok()?,
+            })
+        })
+        .collect())
 }

@@ -159,9 +159,13 @@ pub(super) async fn create_deliveries(core: &Core, config: &TaskConfig) -> Resul
     projects.sort();
     projects.dedup();
     let hooked = webhooks::projects_with_hooks(&mut tx, &projects).await?;
+    let hooks = webhooks::of_projects(&mut tx, &hooked).await?;
+    let ids: Vec<Uuid> = hooks.iter().map(|h| h.id).collect();
+    let timeline = Timeline::new(webhooks::logged_states(&mut tx, &ids, cursor).await?);
     for e in &batch {
         let Some(project) = project_of(e).filter(|p| hooked.contains(p)) else { continue };
-        for hook in webhooks::matching(&mut tx, project, &e.event_type).await? {
+        let seq = e.seq.unwrap_or_default();
+        for hook in hooks.iter().filter(|h| h.project_id == project && timeline.accepts(h, seq, &e.event_type)) {
             let delivery_id = crate::domain::new_id();
             let task = core
                 .enqueue(
@@ -176,7 +180,7 @@ pub(super) async fn create_deliveries(core: &Core, config: &TaskConfig) -> Resul
                     &RequestMeta::default(),
                 )
                 .await?;
-            if webhooks::insert_delivery(&mut tx, delivery_id, &hook, e, task.id).await? {
+            if webhooks::insert_delivery(&mut tx, delivery_id, hook, e, task.id).await? {
                 queued.push(task.id);
             }
         }
@@ -185,6 +189,44 @@ pub(super) async fn create_deliveries(core: &Core, config: &TaskConfig) -> Resul
     core.commit(tx).await?;
     core.dispatch(&queued).await;
     Ok(())
+}
+
+/// What each webhook was set to when each event happened, as the log recorded it.
+///
+/// The dispatcher may run well behind the log, so a webhook's settings *now* say nothing about
+/// an older event: one created after the event must not receive it, nor one that was inactive
+/// then, nor one whose globs did not match then. Its `webhook.created` / `webhook.updated`
+/// events record every state with the seq it began at; an event is delivered to the state in
+/// force strictly before the event's seq.
+struct Timeline {
+    states: std::collections::HashMap<Uuid, Vec<webhooks::LoggedState>>,
+}
+
+impl Timeline {
+    fn new(states: Vec<webhooks::LoggedState>) -> Self {
+        let mut by_hook: std::collections::HashMap<Uuid, Vec<webhooks::LoggedState>> = Default::default();
+        for s in states {
+            by_hook.entry(s.webhook_id).or_default().push(s);
+        }
+        for v in by_hook.values_mut() {
+            // Not yet numbered comes last: it will be numbered after everything numbered now.
+            v.sort_by_key(|s| s.seq.unwrap_or(i64::MAX));
+        }
+        Self { states: by_hook }
+    }
+
+    fn accepts(&self, hook: &crate::domain::Webhook, seq: i64, event_type: &str) -> bool {
+        let matches = |globs: &[String]| globs.iter().any(|g| crate::domain::glob_matches(g, event_type));
+        match self.states.get(&hook.id) {
+            Some(states) => states
+                .iter()
+                .rev()
+                .find(|s| s.seq.is_some_and(|at| at < seq))
+                .is_some_and(|s| s.active && matches(&s.event_types)),
+            // No record at all: its events are older than the retained log, and so is it.
+            None => hook.active && matches(&hook.event_types),
+        }
+    }
 }
 
 /// Writes the project, its members and its configs with their whole history as one JSON
@@ -254,4 +296,76 @@ async fn export(core: &Core, worker: &str, task: &Task) -> HandlerResult {
     let mut summary = summary;
     summary["bytes"] = json!(bytes);
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::Webhook;
+
+    fn hook(active: bool, globs: &[&str]) -> Webhook {
+        Webhook {
+            id: Uuid::nil(),
+            project_id: Uuid::nil(),
+            url: "https://example.com".into(),
+            secret: String::new().into(),
+            event_types: globs.iter().map(|g| g.to_string()).collect(),
+            active,
+            description: String::new(),
+            created_by: None,
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn state(seq: Option<i64>, active: bool, globs: &[&str]) -> webhooks::LoggedState {
+        webhooks::LoggedState {
+            webhook_id: Uuid::nil(),
+            seq,
+            active,
+            event_types: globs.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn events_are_judged_by_the_webhook_as_it_was_then() {
+        let h = hook(true, &["*"]);
+        // Created at 10, deactivated at 20, reactivated with narrower globs at 30.
+        let t = Timeline::new(vec![
+            state(Some(30), true, &["config.*"]),
+            state(Some(10), true, &["*"]),
+            state(Some(20), false, &["*"]),
+        ]);
+        assert!(!t.accepts(&h, 5, "config.set"), "before it existed");
+        assert!(!t.accepts(&h, 10, "config.set"), "its own creation");
+        assert!(t.accepts(&h, 11, "member.added"));
+        assert!(t.accepts(&h, 20, "config.set"), "the deactivating change happened while active");
+        assert!(!t.accepts(&h, 25, "config.set"), "while inactive");
+        assert!(!t.accepts(&h, 31, "member.added"), "globs as they were then");
+        assert!(t.accepts(&h, 31, "config.deleted"));
+    }
+
+    #[test]
+    fn a_webhooks_secret_never_shows_in_debug() {
+        let mut h = hook(true, &["*"]);
+        h.secret = "whsec-do-not-log-me".to_string().into();
+        assert!(!format!("{h:?}").contains("whsec-do-not-log-me"));
+    }
+
+    #[test]
+    fn a_webhook_the_relay_has_not_numbered_yet_gets_nothing_older() {
+        let t = Timeline::new(vec![state(None, true, &["*"])]);
+        assert!(!t.accepts(&hook(true, &["*"]), 1_000_000, "config.set"));
+    }
+
+    #[test]
+    fn a_webhook_older_than_the_retained_log_follows_its_current_settings() {
+        let t = Timeline::new(vec![]);
+        assert!(t.accepts(&hook(true, &["config.*"]), 7, "config.set"));
+        assert!(!t.accepts(&hook(false, &["config.*"]), 7, "config.set"));
+        assert!(!t.accepts(&hook(true, &["member.*"]), 7, "config.set"));
+    }
 }

@@ -49,7 +49,7 @@ pub fn queue_key(database: &str) -> String {
     format!("psm:tasks:ready:{database}")
 }
 /// Advisory lock key of the task leader ("psm-task").
-const LEADER_LOCK_KEY: i64 = 0x7073_6d2d_7461_736b;
+pub const LEADER_LOCK_KEY: i64 = 0x7073_6d2d_7461_736b;
 /// A due task not started this long after its last push is pushed again (Redis lost it).
 const REDISPATCH_AFTER: Duration = Duration::from_secs(5);
 

@@ -64,10 +64,6 @@ fn etag(expected_version: Option<i64>) -> String {
     expected_version.map(proto::etag::format).unwrap_or_default()
 }
 
-fn missing(what: &str) -> async_graphql::Error {
-    error::core(tonic::Status::internal(format!("core-svc answered without {what}")))
-}
-
 #[Object]
 impl Mutation {
     /// Exchanges email and password for tokens. Rate-limited per email and client address.
@@ -112,7 +108,7 @@ impl Mutation {
             }))
             .await
             .map_err(error::core)?;
-        r.into_inner().project.map(Project).ok_or_else(|| missing("a project"))
+        r.into_inner().project.map(Project).ok_or_else(|| error::missing("a project"))
     }
 
     async fn update_project(
@@ -153,7 +149,7 @@ impl Mutation {
             }))
             .await
             .map_err(error::core)?;
-        r.into_inner().project.map(Project).ok_or_else(|| missing("a project"))
+        r.into_inner().project.map(Project).ok_or_else(|| error::missing("a project"))
     }
 
     /// Makes a project read-only (owners).
@@ -164,7 +160,7 @@ impl Mutation {
             .archive_project(core.req(pb::ArchiveProjectRequest { id: id.0, etag: etag(expected_version) }))
             .await
             .map_err(error::core)?;
-        r.into_inner().project.map(Project).ok_or_else(|| missing("a project"))
+        r.into_inner().project.map(Project).ok_or_else(|| error::missing("a project"))
     }
 
     async fn unarchive_project(&self, ctx: &Context<'_>, id: ID, expected_version: Option<i64>) -> Result<Project> {
@@ -174,7 +170,7 @@ impl Mutation {
             .unarchive_project(core.req(pb::UnarchiveProjectRequest { id: id.0, etag: etag(expected_version) }))
             .await
             .map_err(error::core)?;
-        r.into_inner().project.map(Project).ok_or_else(|| missing("a project"))
+        r.into_inner().project.map(Project).ok_or_else(|| error::missing("a project"))
     }
 
     /// Deletes a project with its members and configs; returns it as it was.
@@ -185,7 +181,7 @@ impl Mutation {
             .delete_project(core.req(pb::DeleteProjectRequest { id: id.0, etag: etag(expected_version) }))
             .await
             .map_err(error::core)?;
-        r.into_inner().project.map(Project).ok_or_else(|| missing("a project"))
+        r.into_inner().project.map(Project).ok_or_else(|| error::missing("a project"))
     }
 
     /// Adds a user, by `userId` or `email`, to a project (owners).
@@ -208,7 +204,7 @@ impl Mutation {
             }))
             .await
             .map_err(error::core)?;
-        r.into_inner().member.map(Member).ok_or_else(|| missing("a member"))
+        r.into_inner().member.map(Member).ok_or_else(|| error::missing("a member"))
     }
 
     async fn update_member(
@@ -228,7 +224,7 @@ impl Mutation {
             }))
             .await
             .map_err(error::core)?;
-        r.into_inner().member.map(Member).ok_or_else(|| missing("a member"))
+        r.into_inner().member.map(Member).ok_or_else(|| error::missing("a member"))
     }
 
     /// Removes a member (owners; members may also leave); returns the membership as it was.
@@ -239,7 +235,7 @@ impl Mutation {
             .remove_member(core.req(pb::RemoveMemberRequest { id: id.0, etag: etag(expected_version) }))
             .await
             .map_err(error::core)?;
-        r.into_inner().member.map(Member).ok_or_else(|| missing("a member"))
+        r.into_inner().member.map(Member).ok_or_else(|| error::missing("a member"))
     }
 
     /// Creates or replaces a key's value (any JSON; null or omitted stores JSON null).
@@ -265,7 +261,7 @@ impl Mutation {
             }))
             .await
             .map_err(error::core)?;
-        r.into_inner().config.map(ConfigEntry).ok_or_else(|| missing("a config"))
+        r.into_inner().config.map(ConfigEntry).ok_or_else(|| error::missing("a config"))
     }
 
     /// Deletes a key; its history is kept.
@@ -276,7 +272,7 @@ impl Mutation {
             .delete_config(core.req(pb::DeleteConfigRequest { id: id.0, etag: etag(expected_version) }))
             .await
             .map_err(error::core)?;
-        r.into_inner().config.map(ConfigEntry).ok_or_else(|| missing("a config"))
+        r.into_inner().config.map(ConfigEntry).ok_or_else(|| error::missing("a config"))
     }
 
     /// Writes a new revision with the value of `version`.
@@ -293,7 +289,7 @@ impl Mutation {
             .rollback_config(core.req(pb::RollbackConfigRequest { id: id.0, version, etag: etag(expected_version) }))
             .await
             .map_err(error::core)?;
-        r.into_inner().config.map(ConfigEntry).ok_or_else(|| missing("a config"))
+        r.into_inner().config.map(ConfigEntry).ok_or_else(|| error::missing("a config"))
     }
 
     /// Sets many keys in one transaction: all or nothing.
@@ -340,7 +336,7 @@ impl Mutation {
             }))
             .await
             .map_err(error::core)?;
-        r.into_inner().setting.map(Setting).ok_or_else(|| missing("a setting"))
+        r.into_inner().setting.map(Setting).ok_or_else(|| error::missing("a setting"))
     }
 
     /// Queues an export of the project (owners): its members and configs with their history, as
@@ -353,14 +349,14 @@ impl Mutation {
             .export_project(core.req(pb::ExportProjectRequest { id: project_id.0 }))
             .await
             .map_err(error::core)?;
-        r.into_inner().task.map(Task).ok_or_else(|| missing("a task"))
+        r.into_inner().task.map(Task).ok_or_else(|| error::missing("a task"))
     }
 
     /// Runs a dead, failed or cancelled task again, with a fresh attempt budget.
     async fn retry_task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
         let core = core(ctx);
         let r = core.tasks().retry_task(core.req(pb::RetryTaskRequest { id: id.0 })).await.map_err(error::core)?;
-        r.into_inner().task.map(Task).ok_or_else(|| missing("a task"))
+        r.into_inner().task.map(Task).ok_or_else(|| error::missing("a task"))
     }
 
     /// Cancels a queued task (or a failed one waiting for its retry); running and finished tasks
@@ -368,7 +364,7 @@ impl Mutation {
     async fn cancel_task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
         let core = core(ctx);
         let r = core.tasks().cancel_task(core.req(pb::CancelTaskRequest { id: id.0 })).await.map_err(error::core)?;
-        r.into_inner().task.map(Task).ok_or_else(|| missing("a task"))
+        r.into_inner().task.map(Task).ok_or_else(|| error::missing("a task"))
     }
 
     /// Registers a webhook on a project (owners); it starts active (`updateWebhook` deactivates
@@ -389,7 +385,7 @@ impl Mutation {
             }))
             .await
             .map_err(error::core)?;
-        r.into_inner().webhook.map(Webhook).ok_or_else(|| missing("a webhook"))
+        r.into_inner().webhook.map(Webhook).ok_or_else(|| error::missing("a webhook"))
     }
 
     /// Changes a webhook (owners).
@@ -435,7 +431,7 @@ impl Mutation {
             }))
             .await
             .map_err(error::core)?;
-        r.into_inner().webhook.map(Webhook).ok_or_else(|| missing("a webhook"))
+        r.into_inner().webhook.map(Webhook).ok_or_else(|| error::missing("a webhook"))
     }
 
     /// Deletes a webhook with its delivery log (owners); returns it as it was.
@@ -446,7 +442,7 @@ impl Mutation {
             .delete_webhook(core.req(pb::DeleteWebhookRequest { id: id.0, etag: etag(expected_version) }))
             .await
             .map_err(error::core)?;
-        r.into_inner().webhook.map(Webhook).ok_or_else(|| missing("a webhook"))
+        r.into_inner().webhook.map(Webhook).ok_or_else(|| error::missing("a webhook"))
     }
 
     /// Creates an API token acting as the caller. The secret is in the answer, and only there.
@@ -465,7 +461,7 @@ impl Mutation {
             .await
             .map_err(error::core)?
             .into_inner();
-        let api_token = r.api_token.map(ApiToken).ok_or_else(|| missing("an api token"))?;
+        let api_token = r.api_token.map(ApiToken).ok_or_else(|| error::missing("an api token"))?;
         Ok(CreatedApiToken { token: r.token, api_token })
     }
 
@@ -477,6 +473,6 @@ impl Mutation {
             .revoke_api_token(core.req(pb::RevokeApiTokenRequest { id: id.0 }))
             .await
             .map_err(error::core)?;
-        r.into_inner().api_token.map(ApiToken).ok_or_else(|| missing("an api token"))
+        r.into_inner().api_token.map(ApiToken).ok_or_else(|| error::missing("an api token"))
     }
 }

@@ -177,13 +177,13 @@ impl Query {
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let core = core(ctx);
         let r = core.auth().get_me(core.req(pb::GetMeRequest {})).await.map_err(error::core)?.into_inner();
-        r.user.map(User).ok_or_else(|| error::core(tonic::Status::internal("empty GetMe answer")))
+        r.user.map(User).ok_or_else(|| error::missing("a GetMe answer"))
     }
 
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<User> {
         let core = core(ctx);
         let r = core.users().get_user(core.req(pb::GetUserRequest { id: id.0 })).await.map_err(error::core)?;
-        r.into_inner().user.map(User).ok_or_else(|| error::core(tonic::Status::internal("empty GetUser answer")))
+        r.into_inner().user.map(User).ok_or_else(|| error::missing("a GetUser answer"))
     }
 
     /// Users visible to the caller (everyone for admins; otherwise themself and the people they
@@ -228,7 +228,7 @@ impl Query {
             .await
             .map_err(error::core)?
             .into_inner();
-        r.project.map(Project).ok_or_else(|| error::core(tonic::Status::internal("empty GetProject answer")))
+        r.project.map(Project).ok_or_else(|| error::missing("a GetProject answer"))
     }
 
     /// The caller's projects (every project for admins).
@@ -280,10 +280,7 @@ impl Query {
     async fn setting(&self, ctx: &Context<'_>, key: String) -> Result<Setting> {
         let core = core(ctx);
         let r = core.settings().get_setting(core.req(pb::GetSettingRequest { key })).await.map_err(error::core)?;
-        r.into_inner()
-            .setting
-            .map(Setting)
-            .ok_or_else(|| error::core(tonic::Status::internal("empty GetSetting answer")))
+        r.into_inner().setting.map(Setting).ok_or_else(|| error::missing("a GetSetting answer"))
     }
 
     /// A task the caller may see (admins: every task; others: the tasks they started and, as
@@ -291,7 +288,7 @@ impl Query {
     async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
         let core = core(ctx);
         let r = core.tasks().get_task(core.req(pb::GetTaskRequest { id: id.0 })).await.map_err(error::core)?;
-        r.into_inner().task.map(Task).ok_or_else(|| error::core(tonic::Status::internal("empty GetTask answer")))
+        r.into_inner().task.map(Task).ok_or_else(|| error::missing("a GetTask answer"))
     }
 
     /// Tasks the caller may see, newest first unless `orderBy` says otherwise.
@@ -333,7 +330,7 @@ impl Query {
             .into_inner();
         r.document
             .map(|d| Json(crate::convert::struct_to_json(d)))
-            .ok_or_else(|| error::core(tonic::Status::internal("empty GetProjectExport answer")))
+            .ok_or_else(|| error::missing("a GetProjectExport answer"))
     }
 
     /// Events of one channel (`project:<id>`, `user:<id>`, `system`, `admin`) in `seq` order,

@@ -315,7 +315,7 @@ impl Project {
             .await
             .map_err(error::core)?
             .into_inner();
-        r.config.map(ConfigEntry).ok_or_else(|| error::core(tonic::Status::internal("empty GetConfig answer")))
+        r.config.map(ConfigEntry).ok_or_else(|| error::missing("a GetConfig answer"))
     }
 
     /// The effective config: every live key and its value as one JSON object.

@@ -11,8 +11,8 @@ use proto::v1::{self as pb, config_service_client::ConfigServiceClient};
 use serde_json::Value;
 
 use super::{
-    BearerAuth, CreatedResponse, Ctx, ListResponse, OneResponse, Tag, expected_etag, struct_to_json, time, to_json,
-    to_proto,
+    BearerAuth, CreatedResponse, Ctx, ListResponse, MERGE_RETRIES, OneResponse, Tag, expected_etag, struct_to_json,
+    time, to_json, to_proto,
 };
 use crate::types::{Id, Text};
 use crate::{list::ListSpec, problem::ApiError};
@@ -263,7 +263,7 @@ impl ConfigsApi {
         order: Query<Option<String>>,
     ) -> Result<ListResponse<Config>, ApiError> {
         let _ = (filter, range, sort, start, end, sort_field, order);
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let plan = ctx.plan(req, &SPEC)?;
         if plan.matches_nothing {
             return Ok(ListResponse::new(&SPEC, &plan, vec![], 0));
@@ -287,7 +287,7 @@ impl ConfigsApi {
     /// Deleted entries are returned too, with `deleted_at` set.
     #[oai(path = "/configs/:id", method = "get", operation_id = "getConfig")]
     async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Config>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = client(&self.0)
             .get_config(ctx.req(pb::GetConfigRequest { id: id.0.into_string(), ..Default::default() }))
             .await
@@ -305,7 +305,7 @@ impl ConfigsApi {
         auth: BearerAuth,
         body: Json<ConfigInput>,
     ) -> Result<CreatedResponse<Config>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
         let r = client(&self.0)
             .set_config(ctx.req(pb::SetConfigRequest {
@@ -325,8 +325,11 @@ impl ConfigsApi {
 
     /// Update a config entry
     ///
-    /// Sets `value` and `description`; `version` (or `If-Match`) must be the current version.
-    /// A deleted entry comes back to life with the next version.
+    /// Sets `value` and `description`; `version` (or `If-Match`) must be the current version. A
+    /// field left out keeps its current value. Without `version` and `If-Match` (or with
+    /// `If-Match: *`) the fields sent are written over whatever version is current — never over
+    /// a write made after the edge read the entry (409 if such writes keep coming). A deleted
+    /// entry comes back to life with the next version.
     #[oai(path = "/configs/:id", method = "put", operation_id = "updateConfig")]
     async fn update(
         &self,
@@ -338,30 +341,42 @@ impl ConfigsApi {
         if_match: Header<Option<String>>,
         body: Json<ConfigInput>,
     ) -> Result<OneResponse<Config>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
-        let etag = expected_etag(&ctx, if_match.0.as_deref(), b.version)?;
-        // The entry is named by id here but by project and key in SetConfig.
-        let current = client(&self.0)
-            .get_config(ctx.req(pb::GetConfigRequest { id: id.0.into_string(), ..Default::default() }))
-            .await
-            .map_err(|s| ctx.fail(s))?
-            .into_inner()
-            .config
-            .ok_or_else(|| ctx.missing("config"))?;
-        let r = client(&self.0)
-            .set_config(ctx.req(pb::SetConfigRequest {
-                value: match b.value {
-                    Some(v) => Some(to_proto(&v)),
-                    None => current.value,
-                },
-                description: b.description.map(String::from).unwrap_or(current.description),
-                project_id: current.project_id,
-                key: current.key,
-                etag,
-            }))
-            .await
-            .map_err(|s| ctx.fail(s))?;
+        // The fields the body leaves out come from a read of the entry. Written under the
+        // client's precondition, or without one (or `If-Match: *`) as a compare-and-swap on the
+        // version read, retried when another write gets in between: either way what was read
+        // never overwrites a newer write, and what the client sent is written.
+        let precondition = expected_etag(&ctx, if_match.0.as_deref(), b.version)?;
+        let value = b.value.as_ref().map(to_proto);
+        let mut retries = 0;
+        let r = loop {
+            // The entry is named by id here but by project and key in SetConfig.
+            let current = client(&self.0)
+                .get_config(ctx.req(pb::GetConfigRequest { id: id.0.to_string(), ..Default::default() }))
+                .await
+                .map_err(|s| ctx.fail(s))?
+                .into_inner()
+                .config
+                .ok_or_else(|| ctx.missing("config"))?;
+            let etag = if precondition.is_empty() { current.etag } else { precondition.clone() };
+            let written = client(&self.0)
+                .set_config(ctx.req(pb::SetConfigRequest {
+                    value: value.clone().or(current.value),
+                    description: b.description.as_deref().map_or(current.description, str::to_string),
+                    project_id: current.project_id,
+                    key: current.key,
+                    etag,
+                }))
+                .await;
+            match written {
+                Err(s) if precondition.is_empty() && s.code() == tonic::Code::Aborted && retries < MERGE_RETRIES => {
+                    retries += 1;
+                    super::merge_backoff(retries).await;
+                }
+                r => break r.map_err(|s| ctx.fail(s))?,
+            }
+        };
         Ok(with_etag(one(&ctx, r.into_inner().config)?))
     }
 
@@ -378,7 +393,7 @@ impl ConfigsApi {
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Config>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let r = client(&self.0)
             .delete_config(ctx.req(pb::DeleteConfigRequest { id: id.0.into_string(), etag }))
@@ -401,7 +416,7 @@ impl ConfigsApi {
         if_match: Header<Option<String>>,
         body: Json<RollbackInput>,
     ) -> Result<OneResponse<Config>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), body.0.version)?;
         let r = client(&self.0)
             .rollback_config(ctx.req(pb::RollbackConfigRequest {
@@ -428,7 +443,7 @@ impl ConfigsApi {
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
     ) -> Result<EffectiveResponse, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = client(&self.0)
             .get_effective_config(ctx.req(pb::GetEffectiveConfigRequest { project_id: id.0.into_string() }))
             .await
@@ -452,7 +467,7 @@ impl ConfigsApi {
         id: Path<Id>,
         body: Json<ImportInput>,
     ) -> Result<Json<Vec<Config>>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let entries = body
             .0
             .entries
@@ -511,7 +526,7 @@ impl RevisionsApi {
         order: Query<Option<String>>,
     ) -> Result<ListResponse<ConfigRevision>, ApiError> {
         let _ = (filter, range, sort, start, end, sort_field, order);
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let plan = ctx.plan(req, &REVISION_SPEC)?;
         if plan.matches_nothing {
             return Ok(ListResponse::new(&REVISION_SPEC, &plan, vec![], 0));
@@ -539,7 +554,7 @@ impl RevisionsApi {
         auth: BearerAuth,
         id: Path<Id>,
     ) -> Result<OneResponse<ConfigRevision>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = client(&self.0)
             .get_config_revision(ctx.req(pb::GetConfigRevisionRequest { id: id.0.into_string() }))
             .await

@@ -116,7 +116,7 @@ impl EventsApi {
         order: Query<Option<String>>,
     ) -> Result<ListResponse<Event>, ApiError> {
         let _ = (filter, range, sort, start, end, sort_field, order);
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let plan = ctx.plan(req, &SPEC)?;
         if plan.matches_nothing {
             return Ok(ListResponse::new(&SPEC, &plan, vec![], 0));
@@ -152,7 +152,7 @@ impl EventsApi {
     /// Get an event
     #[oai(path = "/events/:id", method = "get", operation_id = "getEvent")]
     async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Event>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = self
             .client()
             .get_event(ctx.req(pb::GetEventRequest { id: id.0.into_string() }))

@@ -123,7 +123,7 @@ impl MembersApi {
         order: Query<Option<String>>,
     ) -> Result<ListResponse<Member>, ApiError> {
         let _ = (filter, range, sort, start, end, sort_field, order);
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let plan = ctx.plan(req, &SPEC)?;
         if plan.matches_nothing {
             return Ok(ListResponse::new(&SPEC, &plan, vec![], 0));
@@ -146,7 +146,7 @@ impl MembersApi {
     /// Get a membership
     #[oai(path = "/members/:id", method = "get", operation_id = "getMember")]
     async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Member>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = self
             .client()
             .get_member(ctx.req(pb::GetMemberRequest { id: id.0.into_string() }))
@@ -167,7 +167,7 @@ impl MembersApi {
         auth: BearerAuth,
         body: Json<MemberInput>,
     ) -> Result<CreatedResponse<Member>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
         let r = self
             .client()
@@ -198,7 +198,7 @@ impl MembersApi {
         if_match: Header<Option<String>>,
         body: Json<MemberInput>,
     ) -> Result<OneResponse<Member>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), b.version)?;
         let r = self
@@ -228,7 +228,7 @@ impl MembersApi {
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Member>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let r = self
             .client()

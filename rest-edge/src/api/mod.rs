@@ -76,14 +76,20 @@ impl Ctx {
     /// The caller's context: bearer token (when the operation has one), request id, and the
     /// socket's peer address (for core-svc's per-address rate limits; not a header, which any
     /// client could forge).
-    pub fn new(req: &Request, bearer: Option<&BearerAuth>) -> Self {
+    ///
+    /// A credential too long to be one of ours is refused here (401), before core-svc's HTTP/2
+    /// layer would refuse it without a gRPC status.
+    pub fn new(req: &Request, bearer: Option<&BearerAuth>) -> Result<Self, ApiError> {
         let request_id = req.data::<RequestId>().cloned().unwrap_or_else(RequestId::generate);
         let client_addr = req.remote_addr().as_socket_addr().map(|a| a.ip().to_string());
         // Operations without the security scheme (logout) still forward a credential if sent.
         let bearer = bearer.map(|b| b.0.token.clone()).or_else(|| {
             CallContext::bearer_from_header(req.headers().get("authorization").and_then(|v| v.to_str().ok()))
         });
-        Self { call: CallContext { bearer, request_id, client_addr } }
+        if let Some(Err(e)) = bearer.as_deref().map(edge_kit::check_credential) {
+            return Err(ApiError::from_core(e, &request_id));
+        }
+        Ok(Self { call: CallContext { bearer: bearer.map(Into::into), request_id, client_addr } })
     }
 
     pub fn id(&self) -> &RequestId {
@@ -102,10 +108,7 @@ impl Ctx {
 
     /// core-svc answered without the message it promises: a bug, not client input.
     pub fn missing(&self, what: &str) -> ApiError {
-        ApiError::from_core(
-            edge_kit::CoreError::from(tonic::Status::internal(format!("core-svc response without {what}"))),
-            self.id(),
-        )
+        ApiError::from_core(edge_kit::CoreError::bug(format!("core-svc response without {what}")), self.id())
     }
 
     /// The list plan of this request.
@@ -186,6 +189,16 @@ pub fn expected_etag(ctx: &Ctx, if_match: Option<&str>, version: Option<i64>) ->
         Some(v) => Ok(proto::etag::format(v)),
         None => Ok(String::new()),
     }
+}
+
+/// How often a read-merge-write `PUT` without a precondition tries again when another write
+/// got in between its read and its write. Past that, it answers 409 like a stale version.
+pub const MERGE_RETRIES: u32 = 4;
+
+/// Waits before retry `n` of a read-merge-write: 2, 4, 8, 16 ms, so that two writers that keep
+/// colliding fall out of step.
+pub async fn merge_backoff(n: u32) {
+    tokio::time::sleep(std::time::Duration::from_millis(1 << n.min(MERGE_RETRIES))).await;
 }
 
 /// RFC 3339 UTC, or None when unset.

@@ -187,7 +187,7 @@ impl ProjectsApi {
         order: Query<Option<String>>,
     ) -> Result<ListResponse<Project>, ApiError> {
         let _ = (filter, range, sort, start, end, sort_field, order);
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let plan = ctx.plan(req, &SPEC)?;
         if plan.matches_nothing {
             return Ok(ListResponse::new(&SPEC, &plan, vec![], 0));
@@ -210,7 +210,7 @@ impl ProjectsApi {
     /// Get a project
     #[oai(path = "/projects/:id", method = "get", operation_id = "getProject")]
     async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Project>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = self
             .client()
             .get_project(ctx.req(pb::GetProjectRequest { id: id.0.into_string(), slug: String::new() }))
@@ -231,7 +231,7 @@ impl ProjectsApi {
         auth: BearerAuth,
         body: Json<ProjectInput>,
     ) -> Result<CreatedResponse<Project>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
         let r = self
             .client()
@@ -261,7 +261,7 @@ impl ProjectsApi {
         if_match: Header<Option<String>>,
         body: Json<ProjectInput>,
     ) -> Result<OneResponse<Project>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), b.version)?;
         let mut paths = Vec::new();
@@ -312,7 +312,7 @@ impl ProjectsApi {
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Project>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let r = self
             .client()
@@ -335,7 +335,7 @@ impl ProjectsApi {
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Project>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let r = self
             .client()
@@ -360,7 +360,7 @@ impl ProjectsApi {
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Project>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let r = self
             .client()

@@ -9,7 +9,10 @@ use poem_openapi::{
 use proto::v1::{self as pb, setting_service_client::SettingServiceClient};
 use serde_json::Value;
 
-use super::{BearerAuth, CreatedResponse, Ctx, ListResponse, OneResponse, Tag, expected_etag, time, to_json, to_proto};
+use super::{
+    BearerAuth, CreatedResponse, Ctx, ListResponse, MERGE_RETRIES, OneResponse, Tag, expected_etag, time, to_json,
+    to_proto,
+};
 use crate::types::Text;
 use crate::{list::ListSpec, problem::ApiError};
 
@@ -134,7 +137,7 @@ impl SettingsApi {
         order: Query<Option<String>>,
     ) -> Result<ListResponse<Setting>, ApiError> {
         let _ = (filter, range, sort, start, end, sort_field, order);
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let plan = ctx.plan(req, &SPEC)?;
         if plan.matches_nothing {
             return Ok(ListResponse::new(&SPEC, &plan, vec![], 0));
@@ -159,7 +162,7 @@ impl SettingsApi {
     /// By id or by key.
     #[oai(path = "/settings/:id", method = "get", operation_id = "getSetting")]
     async fn get(&self, req: &Request, auth: BearerAuth, id: Path<String>) -> Result<OneResponse<Setting>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         Ok(one(self.fetch(&ctx, id.0).await?.into()))
     }
 
@@ -173,7 +176,7 @@ impl SettingsApi {
         auth: BearerAuth,
         body: Json<SettingInput>,
     ) -> Result<CreatedResponse<Setting>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
         let r = self
             .client()
@@ -192,7 +195,9 @@ impl SettingsApi {
 
     /// Update a setting
     ///
-    /// Admins only. `version` (or `If-Match`) must be the current version.
+    /// Admins only. `version` (or `If-Match`) must be the current version. A field left out keeps
+    /// its current value; without a precondition the fields sent are written over whatever
+    /// version is current, as for configs.
     #[oai(path = "/settings/:id", method = "put", operation_id = "updateSetting")]
     async fn update(
         &self,
@@ -204,23 +209,32 @@ impl SettingsApi {
         if_match: Header<Option<String>>,
         body: Json<SettingInput>,
     ) -> Result<OneResponse<Setting>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
-        let etag = expected_etag(&ctx, if_match.0.as_deref(), b.version)?;
-        let current = self.fetch(&ctx, id.0).await?;
-        let r = self
-            .client()
-            .set_setting(ctx.req(pb::SetSettingRequest {
-                value: match b.value {
-                    Some(v) => Some(to_proto(&v)),
-                    None => current.value,
-                },
-                description: b.description.map(String::from).unwrap_or(current.description),
-                key: current.key,
-                etag,
-            }))
-            .await
-            .map_err(|s| ctx.fail(s))?;
+        // As for configs: the client's precondition, or a compare-and-swap on the version read.
+        let precondition = expected_etag(&ctx, if_match.0.as_deref(), b.version)?;
+        let value = b.value.as_ref().map(to_proto);
+        let mut retries = 0;
+        let r = loop {
+            let current = self.fetch(&ctx, id.0.clone()).await?;
+            let etag = if precondition.is_empty() { current.etag } else { precondition.clone() };
+            let written = self
+                .client()
+                .set_setting(ctx.req(pb::SetSettingRequest {
+                    value: value.clone().or(current.value),
+                    description: b.description.as_deref().map_or(current.description, str::to_string),
+                    key: current.key,
+                    etag,
+                }))
+                .await;
+            match written {
+                Err(s) if precondition.is_empty() && s.code() == tonic::Code::Aborted && retries < MERGE_RETRIES => {
+                    retries += 1;
+                    super::merge_backoff(retries).await;
+                }
+                r => break r.map_err(|s| ctx.fail(s))?,
+            }
+        };
         Ok(one(r.into_inner().setting.map(Setting::from).ok_or_else(|| ctx.missing("setting"))?))
     }
 
@@ -237,7 +251,7 @@ impl SettingsApi {
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Setting>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let current = self.fetch(&ctx, id.0).await?;
         let r = self

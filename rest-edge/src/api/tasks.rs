@@ -185,7 +185,7 @@ impl TasksApi {
         order: Query<Option<String>>,
     ) -> Result<ListResponse<Task>, ApiError> {
         let _ = (filter, range, sort, start, end, sort_field, order);
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let plan = ctx.plan(req, &SPEC)?;
         if plan.matches_nothing {
             return Ok(ListResponse::new(&SPEC, &plan, vec![], 0));
@@ -208,7 +208,7 @@ impl TasksApi {
     /// Get a task
     #[oai(path = "/tasks/:id", method = "get", operation_id = "getTask")]
     async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Task>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = self
             .client()
             .get_task(ctx.req(pb::GetTaskRequest { id: id.0.into_string() }))
@@ -222,7 +222,7 @@ impl TasksApi {
     /// Runs a dead, failed or cancelled task again with a fresh attempt budget (409 otherwise).
     #[oai(path = "/tasks/:id/retry", method = "post", operation_id = "retryTask")]
     async fn retry(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Task>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = self
             .client()
             .retry_task(ctx.req(pb::RetryTaskRequest { id: id.0.into_string() }))
@@ -237,7 +237,7 @@ impl TasksApi {
     /// finished task.
     #[oai(path = "/tasks/:id/cancel", method = "post", operation_id = "cancelTask")]
     async fn cancel(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Task>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = self
             .client()
             .cancel_task(ctx.req(pb::CancelTaskRequest { id: id.0.into_string() }))
@@ -252,7 +252,7 @@ impl TasksApi {
     /// `GET /tasks/{id}` until `status` is `succeeded`, then download `GET /tasks/{id}/export`.
     #[oai(path = "/projects/:id/export", method = "post", operation_id = "exportProject")]
     async fn export(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<AcceptedResponse, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = self
             .projects()
             .export_project(ctx.req(pb::ExportProjectRequest { id: id.0.into_string() }))
@@ -270,7 +270,7 @@ impl TasksApi {
     /// "configs": [{…, "revisions": […]}]}`, as an attachment.
     #[oai(path = "/tasks/:id/export", method = "get", operation_id = "downloadProjectExport")]
     async fn download(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<DownloadResponse, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let task_id = id.0.into_string();
         let r = self
             .projects()

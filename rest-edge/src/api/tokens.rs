@@ -9,7 +9,7 @@ use poem_openapi::{
 use proto::v1::{self as pb, auth_service_client::AuthServiceClient};
 
 use super::{BearerAuth, CreatedResponse, Ctx, ListResponse, OneResponse, Tag, parse_time, time};
-use crate::types::{Id, Text, Timestamp};
+use crate::types::{Id, Secret, Text, Timestamp};
 use crate::{list::ListSpec, problem::ApiError};
 
 pub const SPEC: ListSpec = ListSpec {
@@ -35,7 +35,7 @@ pub struct ApiToken {
     pub revoked_at: Option<String>,
     pub last_used_at: Option<String>,
     /// The secret, shown once (create only). Send it as `Authorization: Bearer <token>`.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
 }
 
 impl From<pb::ApiToken> for ApiToken {
@@ -111,7 +111,7 @@ impl TokensApi {
         order: Query<Option<String>>,
     ) -> Result<ListResponse<ApiToken>, ApiError> {
         let _ = (filter, range, sort, start, end, sort_field, order);
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let plan = ctx.plan(req, &SPEC)?;
         if plan.matches_nothing {
             return Ok(ListResponse::new(&SPEC, &plan, vec![], 0));
@@ -150,7 +150,7 @@ impl TokensApi {
     /// `DELETE /api-tokens/{id}` is by design.
     #[oai(path = "/api-tokens/:id", method = "get", operation_id = "getApiToken")]
     async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<ApiToken>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = self
             .client()
             .get_api_token(ctx.req(pb::GetApiTokenRequest { id: id.0.into_string() }))
@@ -170,7 +170,7 @@ impl TokensApi {
         auth: BearerAuth,
         body: Json<ApiTokenInput>,
     ) -> Result<CreatedResponse<ApiToken>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let expire_time = parse_time(&ctx, "expires_at", body.0.expires_at.as_deref())?;
         let r = self
             .client()
@@ -182,7 +182,7 @@ impl TokensApi {
             .map_err(|s| ctx.fail(s))?
             .into_inner();
         let mut t = r.api_token.map(ApiToken::from).ok_or_else(|| ctx.missing("api token"))?;
-        t.token = Some(r.token);
+        t.token = Some(r.token.into());
         Ok(CreatedResponse::new(t, None))
     }
 
@@ -192,7 +192,7 @@ impl TokensApi {
     /// `revoked_at` set) for auditing: revoking is not deleting.
     #[oai(path = "/api-tokens/:id", method = "delete", operation_id = "deleteApiToken")]
     async fn delete(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<ApiToken>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = self
             .client()
             .revoke_api_token(ctx.req(pb::RevokeApiTokenRequest { id: id.0.into_string() }))

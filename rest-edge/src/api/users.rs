@@ -9,7 +9,7 @@ use poem_openapi::{
 use proto::v1::{self as pb, user_service_client::UserServiceClient};
 
 use super::{BearerAuth, CreatedResponse, Ctx, ListResponse, OneResponse, Tag, expected_etag, time};
-use crate::types::{Id, Text};
+use crate::types::{Id, Secret, Text};
 use crate::{list::ListSpec, problem::ApiError};
 
 pub const SPEC: ListSpec = ListSpec {
@@ -120,7 +120,7 @@ pub struct UserInput {
     /// Write-only.
     #[oai(write_only)]
     #[oai(nullable)]
-    pub password: Option<Text>,
+    pub password: Option<Secret>,
     #[oai(nullable)]
     pub role: Option<UserRole>,
     #[oai(nullable)]
@@ -182,7 +182,7 @@ impl UsersApi {
         order: Query<Option<String>>,
     ) -> Result<ListResponse<User>, ApiError> {
         let _ = (filter, range, sort, start, end, sort_field, order);
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let plan = ctx.plan(req, &SPEC)?;
         if plan.matches_nothing {
             return Ok(ListResponse::new(&SPEC, &plan, vec![], 0));
@@ -205,7 +205,7 @@ impl UsersApi {
     /// Get a user
     #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
     async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<User>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = self
             .client()
             .get_user(ctx.req(pb::GetUserRequest { id: id.0.into_string() }))
@@ -224,14 +224,14 @@ impl UsersApi {
         auth: BearerAuth,
         body: Json<UserInput>,
     ) -> Result<CreatedResponse<User>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
         let r = self
             .client()
             .create_user(ctx.req(pb::CreateUserRequest {
                 email: b.email.map(String::from).unwrap_or_default(),
                 name: b.name.map(String::from).unwrap_or_default(),
-                password: b.password.map(String::from).unwrap_or_default(),
+                password: b.password.map(|p| p.expose().to_string()).unwrap_or_default(),
                 role: role(b.role),
             }))
             .await
@@ -256,7 +256,7 @@ impl UsersApi {
         if_match: Header<Option<String>>,
         body: Json<UserInput>,
     ) -> Result<OneResponse<User>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), b.version)?;
         let mut paths = Vec::new();
@@ -265,7 +265,7 @@ impl UsersApi {
             ("name", b.name.is_some()),
             ("role", b.role.is_some()),
             ("status", b.status.is_some()),
-            ("password", b.password.as_deref().is_some_and(|p| !p.is_empty())),
+            ("password", b.password.as_ref().is_some_and(|p| !p.expose().is_empty())),
         ] {
             if present {
                 paths.push(name.to_string());
@@ -286,7 +286,7 @@ impl UsersApi {
                     ..Default::default()
                 }),
                 update_mask: Some(prost_types::FieldMask { paths }),
-                password: b.password.map(String::from).unwrap_or_default(),
+                password: b.password.map(|p| p.expose().to_string()).unwrap_or_default(),
                 etag,
             }))
             .await

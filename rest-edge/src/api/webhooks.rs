@@ -10,7 +10,7 @@ use poem_openapi::{
 use proto::v1::{self as pb, webhook_service_client::WebhookServiceClient};
 
 use super::{BearerAuth, CreatedResponse, Ctx, ListResponse, OneResponse, Tag, expected_etag, time};
-use crate::types::{Id, Text};
+use crate::types::{Id, Secret, Text};
 use crate::{list::ListSpec, problem::ApiError};
 
 pub const SPEC: ListSpec = ListSpec {
@@ -52,7 +52,7 @@ pub struct Webhook {
     pub description: String,
     /// The HMAC key of `X-Platform-Signature`: in the answer to create, and to an update that
     /// changed it; never readable afterwards.
-    pub secret: Option<String>,
+    pub secret: Option<Secret>,
     #[oai(read_only)]
     pub created_at: Option<String>,
     #[oai(read_only)]
@@ -68,7 +68,7 @@ pub struct Webhook {
 impl From<pb::Webhook> for Webhook {
     fn from(w: pb::Webhook) -> Self {
         Self {
-            secret: Some(w.secret).filter(|s| !s.is_empty()),
+            secret: Some(w.secret).filter(|s| !s.is_empty()).map(Secret::from),
             created_at: time(w.create_time.as_ref()),
             updated_at: time(w.update_time.as_ref()),
             id: w.id,
@@ -99,7 +99,7 @@ pub struct WebhookCreateInput {
     #[oai(nullable)]
     pub description: Option<Text>,
     #[oai(nullable)]
-    pub secret: Option<Text>,
+    pub secret: Option<Secret>,
 }
 
 /// `PUT /webhooks/{id}` (the whole record as React Admin sends it): `url`, `event_types`,
@@ -117,7 +117,7 @@ pub struct WebhookInput {
     #[oai(nullable)]
     pub description: Option<Text>,
     #[oai(nullable)]
-    pub secret: Option<Text>,
+    pub secret: Option<Secret>,
     #[oai(nullable, validator(minimum(value = "0")))]
     pub version: Option<i64>,
 }
@@ -248,7 +248,7 @@ impl WebhooksApi {
         order: Query<Option<String>>,
     ) -> Result<ListResponse<Webhook>, ApiError> {
         let _ = (filter, range, sort, start, end, sort_field, order);
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let plan = ctx.plan(req, &SPEC)?;
         if plan.matches_nothing {
             return Ok(ListResponse::new(&SPEC, &plan, vec![], 0));
@@ -287,7 +287,7 @@ impl WebhooksApi {
     /// Without its secret.
     #[oai(path = "/webhooks/:id", method = "get", operation_id = "getWebhook")]
     async fn get(&self, req: &Request, auth: BearerAuth, id: Path<Id>) -> Result<OneResponse<Webhook>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = client(&self.0)
             .get_webhook(ctx.req(pb::GetWebhookRequest { id: id.0.into_string() }))
             .await
@@ -306,7 +306,7 @@ impl WebhooksApi {
         auth: BearerAuth,
         body: Json<WebhookCreateInput>,
     ) -> Result<CreatedResponse<Webhook>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
         let r = client(&self.0)
             .create_webhook(ctx.req(pb::CreateWebhookRequest {
@@ -315,7 +315,7 @@ impl WebhooksApi {
                     url: b.url.map(String::from).unwrap_or_default(),
                     event_types: texts(b.event_types),
                     description: b.description.map(String::from).unwrap_or_default(),
-                    secret: b.secret.map(String::from).unwrap_or_default(),
+                    secret: b.secret.map(|s| s.expose().to_string()).unwrap_or_default(),
                     ..Default::default()
                 }),
             }))
@@ -341,7 +341,7 @@ impl WebhooksApi {
         if_match: Header<Option<String>>,
         body: Json<WebhookInput>,
     ) -> Result<OneResponse<Webhook>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let b = body.0;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), b.version)?;
         let mut paths = Vec::new();
@@ -367,7 +367,7 @@ impl WebhooksApi {
                     event_types: texts(b.event_types),
                     active: b.active.unwrap_or_default(),
                     description: b.description.map(String::from).unwrap_or_default(),
-                    secret: b.secret.map(String::from).unwrap_or_default(),
+                    secret: b.secret.map(|s| s.expose().to_string()).unwrap_or_default(),
                     ..Default::default()
                 }),
                 update_mask: Some(prost_types::FieldMask { paths }),
@@ -392,7 +392,7 @@ impl WebhooksApi {
         #[oai(name = "If-Match", validator(pattern = r#"^\s*(\*|(W/)?("\+?[0-9]{1,18}"|\+?[0-9]{1,18}))?\s*$"#))]
         if_match: Header<Option<String>>,
     ) -> Result<OneResponse<Webhook>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let etag = expected_etag(&ctx, if_match.0.as_deref(), None)?;
         let r = client(&self.0)
             .delete_webhook(ctx.req(pb::DeleteWebhookRequest { id: id.0.into_string(), etag }))
@@ -443,7 +443,7 @@ impl DeliveriesApi {
         order: Query<Option<String>>,
     ) -> Result<ListResponse<WebhookDelivery>, ApiError> {
         let _ = (filter, range, sort, start, end, sort_field, order);
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let plan = ctx.plan(req, &DELIVERY_SPEC)?;
         if plan.matches_nothing {
             return Ok(ListResponse::new(&DELIVERY_SPEC, &plan, vec![], 0));
@@ -471,7 +471,7 @@ impl DeliveriesApi {
         auth: BearerAuth,
         id: Path<Id>,
     ) -> Result<OneResponse<WebhookDelivery>, ApiError> {
-        let ctx = Ctx::new(req, Some(&auth));
+        let ctx = Ctx::new(req, Some(&auth))?;
         let r = client(&self.0)
             .get_webhook_delivery(ctx.req(pb::GetWebhookDeliveryRequest { id: id.0.into_string() }))
             .await
