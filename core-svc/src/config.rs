@@ -14,6 +14,12 @@ use crate::{
 pub struct Config {
     pub database_url: String,
     pub database_max_connections: u32,
+    /// `DATABASE_STATEMENT_TIMEOUT_MS`: PostgreSQL cancels a statement that runs longer (or
+    /// waits longer for a lock), so a stuck query cannot hold a connection and a request forever.
+    pub statement_timeout: Duration,
+    /// `CORE_REQUEST_TIMEOUT_SECS`: the longest a call may take when its client set no shorter
+    /// deadline (`grpc-timeout`); then it ends with CANCELLED "Timeout expired".
+    pub request_timeout: Duration,
     pub redis_url: String,
     pub listen_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
@@ -79,6 +85,8 @@ impl Config {
         Ok(Self {
             database_url,
             database_max_connections: parse("DATABASE_MAX_CONNECTIONS", "20")?,
+            statement_timeout: Duration::from_millis(parse("DATABASE_STATEMENT_TIMEOUT_MS", "10000")?),
+            request_timeout: Duration::from_secs(parse("CORE_REQUEST_TIMEOUT_SECS", "30")?),
             redis_url: var("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
             listen_addr: parse("CORE_LISTEN_ADDR", "127.0.0.1:50051")?,
             metrics_addr: parse("CORE_METRICS_ADDR", "127.0.0.1:9090")?,
@@ -133,6 +141,8 @@ mod tests {
         let config = Config {
             database_url: "postgres://u:db-password@h/d".into(),
             database_max_connections: 1,
+            statement_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
             redis_url: "redis://:redis-password@h".into(),
             listen_addr: "127.0.0.1:0".parse().unwrap(),
             metrics_addr: "127.0.0.1:0".parse().unwrap(),

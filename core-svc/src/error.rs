@@ -49,6 +49,11 @@ pub enum Error {
     /// The caller can see the resource but may not do this to it.
     #[error("{message}")]
     PermissionDenied { message: String },
+    /// A resume point older than what the event log still holds: the client must reload.
+    #[error(
+        "the events after seq {after} are no longer retained; the oldest is {oldest_seq}: reload instead of resuming"
+    )]
+    EventsExpired { after: i64, oldest_seq: i64 },
     /// Too many attempts; try again after the given delay.
     #[error("too many requests, retry in {}s", retry_after.as_secs())]
     RateLimited { retry_after: Duration },
@@ -108,6 +113,7 @@ impl Error {
             | Error::FailedPrecondition { reason, .. }
             | Error::Unauthenticated { reason, .. } => reason,
             Error::PermissionDenied { .. } => "PERMISSION_DENIED",
+            Error::EventsExpired { .. } => "EVENTS_EXPIRED",
             Error::RateLimited { .. } => "RATE_LIMITED",
             Error::Unavailable(_) => "UNAVAILABLE",
             Error::Internal(_) => "INTERNAL",
@@ -123,6 +129,7 @@ impl Error {
             Error::FailedPrecondition { .. } => Code::FailedPrecondition,
             Error::Unauthenticated { .. } => Code::Unauthenticated,
             Error::PermissionDenied { .. } => Code::PermissionDenied,
+            Error::EventsExpired { .. } => Code::OutOfRange,
             Error::RateLimited { .. } => Code::ResourceExhausted,
             Error::Unavailable(_) => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
@@ -141,6 +148,10 @@ impl From<sqlx::Error> for Error {
             // Whatever field carried it, it is the client's input, not our bug.
             sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
                 Error::invalid("request", "contains a NUL character (U+0000), which cannot be stored")
+            }
+            // statement_timeout (or a lock wait past it): the database did not answer in time.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => {
+                Error::Unavailable("the database did not answer in time".into())
             }
             _ => Error::Internal(e.into()),
         }
@@ -167,6 +178,9 @@ impl From<Error> for Status {
             Error::VersionMismatch { resource, current, .. } => {
                 metadata.insert("resource".to_string(), (*resource).to_string());
                 metadata.insert("current_version".to_string(), current.to_string());
+            }
+            Error::EventsExpired { oldest_seq, .. } => {
+                metadata.insert("oldest_seq".to_string(), oldest_seq.to_string());
             }
             _ => {}
         }

@@ -261,6 +261,11 @@ pub async fn run_waker(pool: PgPool, feed: Feed, mut shutdown: watch::Receiver<b
 }
 
 /// The latest sequenced seq in the log (0 when empty).
+/// The smallest seq the log still holds (older events were trimmed), if it holds any.
+pub async fn min_seq(pool: &PgPool) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT min(seq) FROM events").fetch_one(pool).await
+}
+
 pub async fn max_seq(pool: &PgPool) -> sqlx::Result<i64> {
     let max: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM events").fetch_one(pool).await?;
     Ok(max.unwrap_or(0))

@@ -42,6 +42,7 @@ const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 pub struct App {
     core: Core,
     trusted_proxies: Vec<ipnet::IpNet>,
+    request_timeout: Duration,
     tasks: Arc<TaskConfig>,
     grpc: TcpListener,
     http: TcpListener,
@@ -53,7 +54,13 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         // Install the recorder before anything counts, or early samples are lost.
         telemetry::metrics();
-        let options: PgConnectOptions = config.database_url.parse().context("DATABASE_URL")?;
+        let statement_timeout = format!("{}ms", config.statement_timeout.as_millis());
+        let options: PgConnectOptions =
+            config.database_url.parse::<PgConnectOptions>().context("DATABASE_URL")?.options([
+                ("statement_timeout", statement_timeout.as_str()),
+                // A transaction left open by a stuck client holds locks; end it.
+                ("idle_in_transaction_session_timeout", "60s"),
+            ]);
         let db = connect_with_retry(
             PgPoolOptions::new()
                 .max_connections(config.database_max_connections)
@@ -62,8 +69,13 @@ impl App {
         )
         .await?;
         // sqlx holds a PostgreSQL advisory lock while migrating, so replicas that start
-        // together apply each migration once and the others wait.
-        sqlx::migrate!("../migrations").run(&db).await.context("migrating the database")?;
+        // together apply each migration once and the others wait. Migrations (an index on a big
+        // table) may take longer than any request: on a connection of their own, without the
+        // statement timeout, that is closed afterwards instead of going back to the pool.
+        let mut migrating = db.acquire().await.context("connecting to migrate")?.detach();
+        sqlx::query("SET statement_timeout = 0").execute(&mut migrating).await?;
+        sqlx::migrate!("../migrations").run(&mut migrating).await.context("migrating the database")?;
+        drop(migrating);
 
         let feed = events::Feed::start(&db).await.context("reading the event log")?;
         let redis = Redis::new(&config.redis_url).context("REDIS_URL")?;
@@ -95,6 +107,7 @@ impl App {
             grpc,
             http,
             shutdown_grace: config.shutdown_grace,
+            request_timeout: config.request_timeout,
             trusted_proxies: config.trusted_proxies,
         })
     }
@@ -115,7 +128,7 @@ impl App {
     /// Serves gRPC and the HTTP endpoints until `shutdown` resolves, then stops accepting,
     /// lets in-flight calls finish (up to the grace period) and returns.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let App { core, tasks, grpc, http, shutdown_grace, trusted_proxies } = self;
+        let App { core, tasks, grpc, http, shutdown_grace, trusted_proxies, request_timeout } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
 
         let (health, health_service) = tonic_health::server::health_reporter();
@@ -145,6 +158,9 @@ impl App {
         let routes = grpc::router(Rpc::new(core.clone(), &trusted_proxies), MAX_MESSAGE_BYTES);
         let mut grpc_stop = stop_rx.clone();
         let grpc_server = tonic::transport::Server::builder()
+            // The deadline of a call: the client's `grpc-timeout`, at most this. It bounds the
+            // answer, not a stream's life: Subscribe returns its stream at once.
+            .timeout(request_timeout)
             .layer(SetRequestIdLayer::new(x_request_id.clone(), NewRequestId))
             .layer(PropagateRequestIdLayer::new(x_request_id))
             .layer(GrpcMetricsLayer)

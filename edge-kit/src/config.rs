@@ -10,6 +10,10 @@ use std::{collections::HashMap, fmt, str::FromStr};
 pub const CORE_GRPC_URL_VAR: &str = "CORE_GRPC_URL";
 /// Where core-svc listens by default (its `CORE_LISTEN_ADDR` default).
 pub const DEFAULT_CORE_GRPC_URL: &str = "http://127.0.0.1:50051";
+/// Environment variable bounding each call to core-svc, in milliseconds.
+pub const CORE_CALL_TIMEOUT_MS_VAR: &str = "CORE_CALL_TIMEOUT_MS";
+/// 10 s: far above any healthy call (milliseconds), well below a client's patience.
+pub const DEFAULT_CORE_CALL_TIMEOUT_MS: &str = "10000";
 
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +127,25 @@ impl FromStr for CoreGrpcUrl {
             return Err("the URL must not have a path or query".to_owned());
         }
         Ok(Self(s.to_owned()))
+    }
+}
+
+/// How long an edge waits for core-svc to answer one call (`CORE_CALL_TIMEOUT_MS`, 1 ms to
+/// 10 minutes): the call's deadline, sent to core-svc as `grpc-timeout` so that it stops working
+/// on an answer nobody waits for, and enforced by the edge so that no client hangs on a stuck
+/// core-svc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallTimeout(pub std::time::Duration);
+
+impl FromStr for CallTimeout {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ms: u64 = s.trim().parse().map_err(|e| format!("not a number of milliseconds: {e}"))?;
+        if !(1..=600_000).contains(&ms) {
+            return Err("must be between 1 and 600000 milliseconds".to_owned());
+        }
+        Ok(Self(std::time::Duration::from_millis(ms)))
     }
 }
 

@@ -30,6 +30,7 @@ pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub struct CoreClient {
     channel: Channel,
+    call_timeout: Duration,
 }
 
 /// What core-svc answered to a readiness check.
@@ -46,8 +47,11 @@ pub enum CoreHealth {
 impl CoreClient {
     /// Creates the channel without connecting; the first call connects.
     ///
+    /// Every call fails with DEADLINE_EXCEEDED when core-svc has not answered (for a stream:
+    /// started answering) within `call_timeout`.
+    ///
     /// Must be called inside a Tokio runtime (the channel spawns its connection task).
-    pub fn connect_lazy(url: &CoreGrpcUrl) -> Self {
+    pub fn connect_lazy(url: &CoreGrpcUrl, call_timeout: Duration) -> Self {
         // `CoreGrpcUrl` has been parsed as an http URI already, which is exactly what
         // `from_shared` checks, so this cannot fail for a value that got here.
         let endpoint = Endpoint::from_shared(url.as_str().to_owned())
@@ -57,8 +61,15 @@ impl CoreClient {
             .tcp_nodelay(true)
             .http2_keep_alive_interval(HTTP2_KEEPALIVE_INTERVAL)
             .keep_alive_timeout(HTTP2_KEEPALIVE_TIMEOUT)
-            .keep_alive_while_idle(true);
-        Self { channel: endpoint.connect_lazy() }
+            .keep_alive_while_idle(true)
+            // Enforced here (tonic's `Request::set_timeout` only informs the server).
+            .timeout(call_timeout);
+        Self { channel: endpoint.connect_lazy(), call_timeout }
+    }
+
+    /// The deadline of each call (`CORE_CALL_TIMEOUT_MS`).
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
     }
 
     /// The channel, for building the generated `platform.v1` clients.

@@ -29,6 +29,7 @@ pub fn check_credential(token: &str) -> Result<(), CoreError> {
         message: format!("the credential is {} bytes long; tokens are at most {MAX_CREDENTIAL_BYTES}", token.len()),
         violations: Vec::new(),
         retry_after: None,
+        metadata: Default::default(),
     })
 }
 
@@ -42,6 +43,9 @@ pub struct CallContext {
     pub request_id: RequestId,
     /// The end client's address, for core-svc's per-address rate limits.
     pub client_addr: Option<String>,
+    /// Sent as `grpc-timeout`, so core-svc gives up on work whose answer nobody awaits
+    /// ([`crate::CoreClient::call_timeout`]).
+    pub deadline: Option<Duration>,
 }
 
 impl CallContext {
@@ -57,6 +61,9 @@ impl CallContext {
     pub fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut r = tonic::Request::new(message);
         self.request_id.attach_to(&mut r);
+        if let Some(deadline) = self.deadline {
+            r.set_timeout(deadline);
+        }
         if let Some(token) = &self.bearer
             && let Ok(v) = format!("Bearer {}", token.expose_secret()).parse()
         {
@@ -89,6 +96,9 @@ pub struct CoreError {
     pub violations: Vec<FieldViolation>,
     /// From `RetryInfo` (rate limits).
     pub retry_after: Option<Duration>,
+    /// `ErrorInfo.metadata`: e.g. `oldest_seq` of EVENTS_EXPIRED, `current_version` of a
+    /// version mismatch.
+    pub metadata: Vec<(String, String)>,
 }
 
 impl CoreError {
@@ -101,7 +111,13 @@ impl CoreError {
             message: message.into(),
             violations: Vec::new(),
             retry_after: None,
+            metadata: Default::default(),
         }
+    }
+
+    /// `oldest_seq` of an EVENTS_EXPIRED answer (a resume point older than the log holds).
+    pub fn oldest_seq(&self) -> Option<i64> {
+        self.metadata.iter().find(|(k, _)| k == "oldest_seq").and_then(|(_, v)| v.parse().ok())
     }
 
     /// True for errors that are the edge's or core's fault, not the client's.
@@ -126,6 +142,10 @@ impl From<Status> for CoreError {
         // may not have run, which is UNAVAILABLE (or DEADLINE_EXCEEDED), never a server bug.
         if details.error_info().is_none() {
             let code = match status.code() {
+                // tonic reports its own timeout (ours, or core-svc's) as CANCELLED "Timeout expired".
+                Code::Cancelled if status.message() == tonic::TimeoutExpired(()).to_string() => {
+                    Some(Code::DeadlineExceeded)
+                }
                 Code::Unknown | Code::Internal | Code::Unavailable | Code::Cancelled => Some(Code::Unavailable),
                 Code::DeadlineExceeded => Some(Code::DeadlineExceeded),
                 _ => None,
@@ -137,7 +157,14 @@ impl From<Status> for CoreError {
                     _ => ("UNAVAILABLE", UNAVAILABLE_MESSAGE),
                 };
                 let (reason, message) = (reason.to_string(), message.to_string());
-                return Self { code, reason, message, violations: Vec::new(), retry_after: None };
+                return Self {
+                    code,
+                    reason,
+                    message,
+                    violations: Vec::new(),
+                    retry_after: None,
+                    metadata: Default::default(),
+                };
             }
         }
         let reason = details
@@ -154,7 +181,8 @@ impl From<Status> for CoreError {
             })
             .unwrap_or_default();
         let retry_after = details.retry_info().and_then(|r| r.retry_delay);
-        Self { code: status.code(), reason, message: status.message().to_string(), violations, retry_after }
+        let metadata = details.error_info().map(|i| i.metadata.clone().into_iter().collect()).unwrap_or_default();
+        Self { code: status.code(), reason, message: status.message().to_string(), violations, retry_after, metadata }
     }
 }
 
@@ -177,11 +205,13 @@ mod tests {
             bearer: Some("tok".into()),
             request_id: RequestId::parse("rid-1").unwrap(),
             client_addr: Some("203.0.113.9".into()),
+            deadline: Some(Duration::from_millis(1500)),
         };
         let r = ctx.request(());
         assert_eq!(r.metadata().get("authorization").unwrap(), "Bearer tok");
         assert_eq!(r.metadata().get("x-request-id").unwrap(), "rid-1");
         assert_eq!(r.metadata().get("x-forwarded-for").unwrap(), "203.0.113.9");
+        assert_eq!(r.metadata().get("grpc-timeout").unwrap(), "1500000u");
         assert!(!format!("{ctx:?}").contains("tok"), "{ctx:?}");
     }
 
@@ -211,8 +241,10 @@ mod tests {
             assert_eq!((e.code, e.reason.as_str()), (Code::Unavailable, "UNAVAILABLE"));
             assert!(!e.is_server_side());
         }
-        let e = CoreError::from(Status::deadline_exceeded("Timeout expired"));
-        assert_eq!((e.code, e.reason.as_str()), (Code::DeadlineExceeded, "DEADLINE_EXCEEDED"));
+        for status in [Status::deadline_exceeded("deadline"), Status::cancelled("Timeout expired")] {
+            let e = CoreError::from(status);
+            assert_eq!((e.code, e.reason.as_str()), (Code::DeadlineExceeded, "DEADLINE_EXCEEDED"));
+        }
         // core-svc's own INTERNAL (with ErrorInfo) stays a server bug.
         let mut d = tonic_types::ErrorDetails::new();
         d.set_error_info("INTERNAL", "platform.v1", std::collections::HashMap::<String, String>::new());

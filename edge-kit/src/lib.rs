@@ -6,7 +6,7 @@
 //! # async fn build() -> std::io::Result<()> {
 //! use edge_kit::{CoreClient, Metrics, config::CoreGrpcUrl};
 //!
-//! let core = CoreClient::connect_lazy(&"http://127.0.0.1:50051".parse::<CoreGrpcUrl>().unwrap());
+//! let core = CoreClient::connect_lazy(&"http://127.0.0.1:50051".parse::<CoreGrpcUrl>().unwrap(), std::time::Duration::from_secs(10));
 //! let endpoint = edge_kit::http::app(poem::Route::new(), core, Metrics::global_or_new());
 //! let acceptor = edge_kit::server::bind("127.0.0.1:0".parse().unwrap()).await?;
 //! edge_kit::serve(acceptor, endpoint, std::future::pending()).await

@@ -20,7 +20,8 @@ struct TestEdge {
 
 impl TestEdge {
     async fn spawn(api: Route, core_url: &str) -> Self {
-        let core = CoreClient::connect_lazy(&core_url.parse::<CoreGrpcUrl>().unwrap());
+        let core =
+            CoreClient::connect_lazy(&core_url.parse::<CoreGrpcUrl>().unwrap(), std::time::Duration::from_secs(10));
         // A private registry per app: tests in one process must not see each other's counts.
         let metrics = Metrics::new();
         let endpoint = edge_kit::http::app(api, core, metrics.clone());

@@ -2,8 +2,10 @@
 //!
 //! Every error in a response carries `extensions.code` (SPEC §4: `BAD_USER_INPUT`,
 //! `UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`, `RATE_LIMITED`, `UNAVAILABLE`,
-//! `INTERNAL`) and `extensions.requestId`; errors from core-svc also carry `extensions.reason`
-//! (core's `ErrorInfo.reason`) and, for invalid input, `extensions.fieldViolations`.
+//! `INTERNAL`; and `OUT_OF_RANGE` for a resume point older than the retained log, with
+//! `extensions.oldestSeq`) and `extensions.requestId`; errors from core-svc also carry
+//! `extensions.reason` (core's `ErrorInfo.reason`) and, for invalid input,
+//! `extensions.fieldViolations`.
 
 use async_graphql::{ErrorExtensionValues, Value};
 use edge_kit::{CoreError, forward::FieldViolation};
@@ -17,11 +19,13 @@ pub const CONFLICT: &str = "CONFLICT";
 pub const RATE_LIMITED: &str = "RATE_LIMITED";
 pub const UNAVAILABLE: &str = "UNAVAILABLE";
 pub const INTERNAL: &str = "INTERNAL";
+pub const OUT_OF_RANGE: &str = "OUT_OF_RANGE";
 
 /// The GraphQL `code` of a core-svc status code.
 pub fn code_of(code: Code) -> &'static str {
     match code {
-        Code::InvalidArgument | Code::OutOfRange => BAD_USER_INPUT,
+        Code::InvalidArgument => BAD_USER_INPUT,
+        Code::OutOfRange => OUT_OF_RANGE,
         Code::Unauthenticated => UNAUTHENTICATED,
         Code::PermissionDenied => FORBIDDEN,
         Code::NotFound => NOT_FOUND,
@@ -39,7 +43,6 @@ pub fn core(status: tonic::Status) -> async_graphql::Error {
     from_core_error(CoreError::from(status))
 }
 
-/// See [`core`].
 /// core-svc answered without what its contract promises (`what`): INTERNAL, a bug.
 pub fn missing(what: &str) -> async_graphql::Error {
     from_core_error(CoreError::bug(format!("core-svc answered without {what}")))
@@ -61,6 +64,9 @@ pub fn from_core_error(e: CoreError) -> async_graphql::Error {
     }
     if let Some(retry) = e.retry_after {
         ext.set("retryAfterSeconds", retry.as_secs().max(1));
+    }
+    if let Some(oldest) = e.oldest_seq() {
+        ext.set("oldestSeq", oldest.to_string());
     }
     async_graphql::Error { message, source: None, extensions: Some(ext) }
 }

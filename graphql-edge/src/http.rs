@@ -89,6 +89,7 @@ async fn graphql(
         bearer: bearer.map(Into::into),
         request_id: request_id.clone(),
         client_addr: req.remote_addr().as_socket_addr().map(|a| a.ip().to_string()),
+        deadline: Some(core.call_timeout()),
     };
     let core = Core::new(core.channel(), call);
     let (users, members) = loaders::for_request(&core);

@@ -19,7 +19,7 @@ impl App {
     /// Binds the listener and wires the app. core-svc need not be up: the channel connects on
     /// first use and `/readyz` reports it until then.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let core = CoreClient::connect_lazy(&config.core_grpc_url);
+        let core = CoreClient::connect_lazy(&config.core_grpc_url, config.core_call_timeout.0);
         let api = Route::new().at("/graphql", crate::http::endpoint(crate::schema::build(), core.clone()));
         let endpoint = edge_kit::http::app(api, core, Metrics::global_or_new());
         let acceptor = edge_kit::server::bind(config.listen_addr)

@@ -2,7 +2,10 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use edge_kit::config::{CORE_GRPC_URL_VAR, ConfigError, CoreGrpcUrl, DEFAULT_CORE_GRPC_URL, Env};
+use edge_kit::config::{
+    CORE_CALL_TIMEOUT_MS_VAR, CORE_GRPC_URL_VAR, CallTimeout, ConfigError, CoreGrpcUrl, DEFAULT_CORE_CALL_TIMEOUT_MS,
+    DEFAULT_CORE_GRPC_URL, Env,
+};
 
 /// Variable naming the address the HTTP server listens on.
 pub const LISTEN_ADDR_VAR: &str = "REALTIME_LISTEN_ADDR";
@@ -33,6 +36,8 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// core-svc's gRPC endpoint.
     pub core_grpc_url: CoreGrpcUrl,
+    /// How long to wait for core-svc to answer one call (`CORE_CALL_TIMEOUT_MS`).
+    pub core_call_timeout: CallTimeout,
     /// How long a connection may stay unauthenticated.
     pub auth_timeout: Duration,
     /// Server ping interval (and the time a peer has to answer).
@@ -56,6 +61,7 @@ impl Config {
         Ok(Self {
             listen_addr: env.parse_or(LISTEN_ADDR_VAR, DEFAULT_LISTEN_ADDR)?,
             core_grpc_url: env.parse_or(CORE_GRPC_URL_VAR, DEFAULT_CORE_GRPC_URL)?,
+            core_call_timeout: env.parse_or(CORE_CALL_TIMEOUT_MS_VAR, DEFAULT_CORE_CALL_TIMEOUT_MS)?,
             auth_timeout: Duration::from_secs(positive(env, AUTH_TIMEOUT_VAR, DEFAULT_AUTH_TIMEOUT_SECS)?),
             ping_interval: Duration::from_secs(positive(env, PING_INTERVAL_VAR, DEFAULT_PING_INTERVAL_SECS)?),
             send_queue: usize::try_from(positive(env, SEND_QUEUE_VAR, DEFAULT_SEND_QUEUE)?).unwrap_or(usize::MAX),

@@ -15,7 +15,6 @@
 //! authorized holds the others back (briefly); one replaying `after` holds them at its replay's
 //! progress, so several channels resumed together still merge into one order.
 
-use secrecy::{ExposeSecret, SecretString};
 use std::{
     collections::{HashMap, VecDeque},
     sync::{
@@ -29,6 +28,7 @@ use edge_kit::{CallContext, CoreClient, CoreError};
 use futures::{SinkExt, StreamExt, stream::SplitSink};
 use poem::web::websocket::{CloseCode, Message, WebSocketStream};
 use proto::v1::{self as pb, auth_service_client::AuthServiceClient, event_service_client::EventServiceClient};
+use secrecy::{ExposeSecret, SecretString};
 use tokio::{
     sync::{mpsc, oneshot, watch},
     task::AbortHandle,
@@ -208,6 +208,7 @@ pub async fn run(socket: WebSocketStream, shared: Arc<Shared>, handshake: Handsh
         inbox,
         bucket: TokenBucket::new(shared.limits.max_frames_per_sec),
         awaiting_pong: false,
+        expires: None,
         shared,
     };
     let end = conn.serve(&mut stream, &mut inbox_rx, handshake.token).await;
@@ -327,6 +328,9 @@ struct Connection {
     inbox: mpsc::UnboundedSender<Inbound>,
     bucket: TokenBucket,
     awaiting_pong: bool,
+    /// When the credential expires: the connection ends then, unless an `auth` frame brought a
+    /// fresh one. None: it does not expire (or not authenticated yet).
+    expires: Option<Instant>,
 }
 
 type Stream = futures::stream::SplitStream<WebSocketStream>;
@@ -382,6 +386,7 @@ impl Connection {
                     Err(_) => Err(End::Drop),
                 },
                 _ = ping.tick() => self.on_ping_tick(),
+                () = until(self.expires) => self.credential_expired(),
             };
             if let Err(end) = step {
                 return end;
@@ -424,9 +429,10 @@ impl Connection {
     /// Validates `token` with core-svc (`GetMe`); on failure the connection closes with 1008.
     async fn authenticate(&mut self, id: Option<&str>, token: SecretString) -> Result<(), End> {
         match self.whoami(&token).await {
-            Ok(user_id) => {
+            Ok((user_id, expires)) => {
                 self.creds.set_bearer(token);
                 self.user_id = user_id;
+                self.expires = expires;
                 self.send_text(protocol::authenticated(id, &self.user_id))
             }
             Err(err) => {
@@ -452,7 +458,8 @@ impl Connection {
         Err(End::Close(close::MESSAGE_TOO_BIG, "frame too large".into()))
     }
 
-    async fn whoami(&self, token: &SecretString) -> Result<String, CoreError> {
+    /// The user behind `token`, and when the token expires.
+    async fn whoami(&self, token: &SecretString) -> Result<(String, Option<Instant>), CoreError> {
         edge_kit::check_credential(token.expose_secret())?;
         let mut ctx = self.creds.snapshot();
         ctx.bearer = Some(token.clone());
@@ -461,7 +468,20 @@ impl Connection {
             .await
             .map_err(CoreError::from)?
             .into_inner();
-        Ok(me.user.map(|u| u.id).unwrap_or_default())
+        let expires = me.credential_expire_time.map(|t| {
+            let left = chrono::DateTime::<chrono::Utc>::from_timestamp(t.seconds, 0)
+                .map_or(Duration::ZERO, |at| (at - chrono::Utc::now()).to_std().unwrap_or_default());
+            Instant::now() + left
+        });
+        Ok((me.user.map(|u| u.id).unwrap_or_default(), expires))
+    }
+
+    /// The credential ran out and no `auth` frame replaced it: its subscriptions end with it.
+    fn credential_expired(&mut self) -> Result<(), End> {
+        let message = "the access token expired: send a fresh one in an auth frame before it expires, \
+                       or reconnect with a new one and resume with after";
+        let _ = self.send_text(protocol::error(None, ErrorCode::Unauthenticated, message, None));
+        Err(End::Close(close::POLICY_VIOLATION, "token expired".into()))
     }
 
     fn on_ping_tick(&mut self) -> Result<(), End> {
@@ -521,8 +541,9 @@ impl Connection {
     /// A refused token changes nothing: the current one stays in use.
     async fn refresh_auth(&mut self, id: Option<&str>, token: SecretString) -> Result<(), End> {
         match self.whoami(&token).await {
-            Ok(user_id) if user_id == self.user_id => {
+            Ok((user_id, expires)) if user_id == self.user_id => {
                 self.creds.set_bearer(token);
+                self.expires = expires;
                 self.send_text(protocol::authenticated(id, &user_id))
             }
             Ok(_) => {
@@ -546,7 +567,7 @@ impl Connection {
         let (core, ctx, inbox, name) =
             (self.shared.core.clone(), self.creds.snapshot(), self.inbox.clone(), channel.clone());
         tokio::spawn(async move {
-            let result = hub::check_subscription(&core, &ctx, &name).await;
+            let result = hub::check_subscription(&core, &ctx, &name, after).await;
             let _ = inbox.send(Inbound::Authorized(key, result));
         });
         self.by_key.insert(key, channel.clone());
@@ -698,7 +719,7 @@ impl Connection {
             ErrorCode::Forbidden => format!("you may not subscribe to {channel}"),
             _ => err.message.clone(),
         };
-        self.send_text(protocol::error(sub.id.as_deref(), code, &message, Some(channel)))?;
+        self.send_text(protocol::error_with(sub.id.as_deref(), code, &message, Some(channel), err.oldest_seq()))?;
         self.release()
     }
 
@@ -757,6 +778,14 @@ impl Connection {
             Err(mpsc::error::TrySendError::Full(_)) => Err(self.slow_consumer()),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(End::Drop),
         }
+    }
+}
+
+/// Completes at `at`; never when there is no deadline.
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -846,7 +875,7 @@ mod tests {
     use super::*;
 
     fn connection(send_queue: usize) -> (Connection, mpsc::Receiver<Out>, mpsc::UnboundedReceiver<Inbound>) {
-        let core = CoreClient::connect_lazy(&"http://127.0.0.1:9".parse().unwrap());
+        let core = CoreClient::connect_lazy(&"http://127.0.0.1:9".parse().unwrap(), Duration::from_secs(1));
         let metrics = RealtimeMetrics::new(&Metrics::new());
         let (_tx, shutdown) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -864,7 +893,7 @@ mod tests {
         });
         let (out, out_rx) = mpsc::channel(send_queue);
         let (inbox, inbox_rx) = mpsc::unbounded_channel();
-        let ctx = CallContext { bearer: None, request_id: RequestId::generate(), client_addr: None };
+        let ctx = CallContext { bearer: None, request_id: RequestId::generate(), client_addr: None, deadline: None };
         let conn = Connection {
             creds: Credentials::new(ctx),
             user_id: "u".into(),
@@ -876,6 +905,7 @@ mod tests {
             inbox,
             bucket: TokenBucket::new(50),
             awaiting_pong: false,
+            expires: None,
             shared,
         };
         (conn, out_rx, inbox_rx)

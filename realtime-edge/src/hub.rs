@@ -19,7 +19,6 @@
 //!   subscription ends with `not_found`/`forbidden`/`unauthenticated`.
 //! - **Lifetime.** The upstream closes when the last subscriber leaves, and the task retires.
 
-use secrecy::{ExposeSecret, SecretString};
 use std::{
     collections::HashMap,
     sync::{
@@ -31,6 +30,7 @@ use std::{
 
 use edge_kit::{CallContext, CoreClient, CoreError};
 use proto::v1::{self as pb, event_service_client::EventServiceClient, subscribe_response::Message as UpstreamMessage};
+use secrecy::{ExposeSecret, SecretString};
 use tokio::{
     sync::{Semaphore, mpsc},
     task::JoinHandle,
@@ -454,7 +454,7 @@ impl ChannelTask {
                 (*key, sub.recheck_generation, self.recheck_tx.clone(), self.hub.rechecks.clone());
             tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                let result = check_subscription(&core, &ctx, &channel).await;
+                let result = check_subscription(&core, &ctx, &channel, None).await;
                 let _ = tx.send(Recheck { key, generation, result });
             });
         }
@@ -548,14 +548,18 @@ async fn run_upstream(
     }
 }
 
-/// Asks core-svc whether `ctx`'s caller may subscribe to `channel`.
+/// Asks core-svc whether `ctx`'s caller may subscribe to `channel`, resuming after `after`
+/// (OUT_OF_RANGE when the log no longer holds what follows it).
 pub async fn check_subscription(
     core: &CoreClient,
     ctx: &CallContext,
     channel: &str,
+    after: Option<i64>,
 ) -> Result<pb::CheckSubscriptionResponse, CoreError> {
     EventServiceClient::new(core.channel())
-        .check_subscription(ctx.request(pb::CheckSubscriptionRequest { channels: vec![channel.to_owned()] }))
+        .check_subscription(
+            ctx.request(pb::CheckSubscriptionRequest { channels: vec![channel.to_owned()], after_seq: after }),
+        )
         .await
         .map(tonic::Response::into_inner)
         .map_err(CoreError::from)

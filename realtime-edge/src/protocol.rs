@@ -44,6 +44,9 @@ pub enum ErrorCode {
     RateLimited,
     /// core-svc could not answer (down, restarting, or an internal error); try again.
     Unavailable,
+    /// `after` is older than the retained log (the frame carries `oldest_seq`): the events in
+    /// between are gone, so reload the state and subscribe again without `after`.
+    OutOfRange,
 }
 
 impl ErrorCode {
@@ -57,9 +60,8 @@ impl ErrorCode {
         match code {
             Code::PermissionDenied => Self::Forbidden,
             Code::NotFound => Self::NotFound,
-            Code::InvalidArgument | Code::OutOfRange | Code::FailedPrecondition | Code::AlreadyExists => {
-                Self::BadRequest
-            }
+            Code::OutOfRange => Self::OutOfRange,
+            Code::InvalidArgument | Code::FailedPrecondition | Code::AlreadyExists => Self::BadRequest,
             Code::Unauthenticated => Self::Unauthenticated,
             Code::ResourceExhausted => Self::RateLimited,
             _ => Self::Unavailable,
@@ -80,6 +82,7 @@ impl ErrorCode {
             Self::Unauthenticated => "unauthenticated",
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
+            Self::OutOfRange => "out_of_range",
         }
     }
 }
@@ -220,9 +223,23 @@ pub fn pong(id: Option<&str>) -> String {
 /// `{"type":"error","id":…,"code":…,"message":…}`, with `channel` when the error ends (or
 /// refuses) a subscription.
 pub fn error(id: Option<&str>, code: ErrorCode, message: &str, channel: Option<&str>) -> String {
+    error_with(id, code, message, channel, None)
+}
+
+/// An error frame that also carries `oldest_seq` (for `out_of_range`).
+pub fn error_with(
+    id: Option<&str>,
+    code: ErrorCode,
+    message: &str,
+    channel: Option<&str>,
+    oldest_seq: Option<i64>,
+) -> String {
     let mut frame = object(json!({"type": "error", "code": code.as_str(), "message": message}));
     if let Some(channel) = channel {
         frame.insert("channel".into(), Value::String(channel.to_owned()));
+    }
+    if let Some(seq) = oldest_seq {
+        frame.insert("oldest_seq".into(), Value::from(seq));
     }
     with_id(frame, id)
 }

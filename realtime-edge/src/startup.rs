@@ -36,7 +36,7 @@ impl App {
     /// Binds the listener and wires the app. core-svc need not be up: the channel connects on
     /// first use and `/readyz` reports it until then.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let core = CoreClient::connect_lazy(&config.core_grpc_url);
+        let core = CoreClient::connect_lazy(&config.core_grpc_url, config.core_call_timeout.0);
         let metrics = Metrics::global_or_new();
         let realtime_metrics = RealtimeMetrics::new(&metrics);
         let (shutdown, shutdown_rx) = watch::channel(false);

@@ -2,7 +2,6 @@
 //! (`Authorization: Bearer`, else `?access_token=`) and hands the socket to
 //! [`connection::run`].
 
-use secrecy::SecretString;
 use std::sync::{Arc, atomic::AtomicUsize};
 
 use edge_kit::{CallContext, RequestId};
@@ -13,6 +12,7 @@ use poem::{
         websocket::{WebSocket, WebSocketConfig},
     },
 };
+use secrecy::SecretString;
 use serde::Deserialize;
 use tokio::sync::Notify;
 
@@ -55,6 +55,7 @@ pub async fn upgrade(
         bearer: None,
         request_id,
         client_addr: req.remote_addr().as_socket_addr().map(|a| a.ip().to_string()),
+        deadline: Some(state.shared.core.call_timeout()),
     };
     let shared = state.shared.clone();
     let guard = ConnectionGuard::new(shared.metrics.clone(), state.live.clone());

@@ -2,7 +2,10 @@
 
 use std::net::SocketAddr;
 
-use edge_kit::config::{CORE_GRPC_URL_VAR, ConfigError, CoreGrpcUrl, DEFAULT_CORE_GRPC_URL, Env};
+use edge_kit::config::{
+    CORE_CALL_TIMEOUT_MS_VAR, CORE_GRPC_URL_VAR, CallTimeout, ConfigError, CoreGrpcUrl, DEFAULT_CORE_CALL_TIMEOUT_MS,
+    DEFAULT_CORE_GRPC_URL, Env,
+};
 
 /// Variable naming the address the HTTP server listens on.
 pub const LISTEN_ADDR_VAR: &str = "REST_LISTEN_ADDR";
@@ -52,6 +55,8 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// core-svc's gRPC endpoint.
     pub core_grpc_url: CoreGrpcUrl,
+    /// How long to wait for core-svc to answer one call (`CORE_CALL_TIMEOUT_MS`).
+    pub core_call_timeout: CallTimeout,
     /// Browser origins allowed to call the API.
     pub cors_allowed_origins: CorsOrigins,
 }
@@ -67,6 +72,7 @@ impl Config {
         Ok(Self {
             listen_addr: env.parse_or(LISTEN_ADDR_VAR, DEFAULT_LISTEN_ADDR)?,
             core_grpc_url: env.parse_or(CORE_GRPC_URL_VAR, DEFAULT_CORE_GRPC_URL)?,
+            core_call_timeout: env.parse_or(CORE_CALL_TIMEOUT_MS_VAR, DEFAULT_CORE_CALL_TIMEOUT_MS)?,
             cors_allowed_origins: env.parse_or(CORS_ALLOWED_ORIGINS_VAR, DEFAULT_CORS_ALLOWED_ORIGINS)?,
         })
     }

@@ -469,7 +469,14 @@ mod tests {
     use super::*;
 
     fn core(code: Code) -> CoreError {
-        CoreError { code, reason: "R".into(), message: "m".into(), violations: vec![], retry_after: None }
+        CoreError {
+            code,
+            reason: "R".into(),
+            message: "m".into(),
+            violations: vec![],
+            retry_after: None,
+            metadata: Default::default(),
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::{future::Future, net::SocketAddr};
 
 use anyhow::Context;
-use edge_kit::{CoreClient, Metrics};
+use edge_kit::{CoreClient, Metrics, config::CallTimeout};
 use poem::{EndpointExt, Route, endpoint::BoxEndpoint, http::Method, middleware::Cors};
 
 use crate::{
@@ -37,6 +37,8 @@ fn cors(origins: &CorsOrigins) -> Cors {
 
 /// The `/api/v1` routes: the operations, the OpenAPI document (JSON and YAML) and Swagger UI.
 pub fn api_routes(core: CoreClient, origins: &CorsOrigins) -> Route {
+    // Handlers find the deadline of their calls to core-svc here (`api::Ctx`).
+    let deadline = CallTimeout(core.call_timeout());
     let service = api::service(core);
     let problems = Problems::new(BASE_PATH, &service.spec());
     let api = Route::new()
@@ -47,7 +49,8 @@ pub fn api_routes(core: CoreClient, origins: &CorsOrigins) -> Route {
         // CORS inside: its headers land on every answer, problems included, and its own
         // refusals (origin not allowed) become problems too.
         .with(cors(origins))
-        .with(problems);
+        .with(problems)
+        .data(deadline);
     Route::new().nest(BASE_PATH, api)
 }
 
@@ -55,7 +58,7 @@ impl App {
     /// Binds the listener and wires the app. core-svc need not be up: the channel connects on
     /// first use and `/readyz` reports it until then.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let core = CoreClient::connect_lazy(&config.core_grpc_url);
+        let core = CoreClient::connect_lazy(&config.core_grpc_url, config.core_call_timeout.0);
         let routes = api_routes(core.clone(), &config.cors_allowed_origins);
         let endpoint = edge_kit::http::app(routes, core, Metrics::global_or_new());
         let acceptor = edge_kit::server::bind(config.listen_addr)

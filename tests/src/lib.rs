@@ -4,6 +4,9 @@
 //! The test command (`scripts/test`) starts PostgreSQL and Redis and exports `DATABASE_URL`
 //! (a role allowed to create databases) and `REDIS_URL`.
 
+pub mod edges;
+pub mod net;
+
 use std::{net::SocketAddr, time::Duration};
 
 use core_svc::{App, Config, redis::LoginLimits, tasks::TaskConfig};
@@ -39,6 +42,8 @@ pub struct CoreOptions {
     pub tasks: TaskConfig,
     /// Peers whose `x-forwarded-for` core-svc believes: loopback, where the tests' edges run.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub statement_timeout: Duration,
+    pub request_timeout: Duration,
 }
 
 impl Default for CoreOptions {
@@ -60,6 +65,8 @@ impl Default for CoreOptions {
                 ..TaskConfig::default()
             },
             trusted_proxies: core_svc::config::trusted_proxies("127.0.0.0/8, ::1").unwrap(),
+            statement_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -110,6 +117,8 @@ pub async fn spawn_core_with(opts: CoreOptions) -> TestCore {
     let config = Config {
         database_url: database_url.clone(),
         database_max_connections: 10,
+        statement_timeout: opts.statement_timeout,
+        request_timeout: opts.request_timeout,
         redis_url: opts.redis_url.unwrap_or_else(|| env("REDIS_URL")),
         listen_addr: "127.0.0.1:0".parse().unwrap(),
         metrics_addr: "127.0.0.1:0".parse().unwrap(),

@@ -1031,10 +1031,11 @@ fn table() -> Vec<Row> {
         row("EventService/CheckSubscription", "the project's channel", PROJECT_READ, call!(|w, c| {
             got(w.core.events().check_subscription(c.req(pb::CheckSubscriptionRequest {
                 channels: vec![format!("project:{}", w.project.id)],
+                after_seq: None,
             })).await)
         })),
         row("EventService/CheckSubscription", "the admin channel", ADMIN_ONLY, call!(|w, c| {
-            got(w.core.events().check_subscription(c.req(pb::CheckSubscriptionRequest { channels: vec!["admin".into()] })).await)
+            got(w.core.events().check_subscription(c.req(pb::CheckSubscriptionRequest { channels: vec!["admin".into()], after_seq: None })).await)
         })),
 
         // --- Exports and tasks: exporting is an owner's job; a task is seen by its creator, the

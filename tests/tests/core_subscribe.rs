@@ -328,7 +328,10 @@ async fn access_is_checked_at_subscribe_and_when_a_member_is_removed() {
     expect_code(Sub::open(&core, "not-a-token", &["system"], None).await.map(|_| ()), Code::Unauthenticated, None);
     let check = core
         .events()
-        .check_subscription(authed(pb::CheckSubscriptionRequest { channels: vec![channel.clone()] }, &viewer_token))
+        .check_subscription(authed(
+            pb::CheckSubscriptionRequest { channels: vec![channel.clone()], after_seq: None },
+            &viewer_token,
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -336,7 +339,7 @@ async fn access_is_checked_at_subscribe_and_when_a_member_is_removed() {
     expect_code(
         core.events()
             .check_subscription(authed(
-                pb::CheckSubscriptionRequest { channels: vec![channel.clone()] },
+                pb::CheckSubscriptionRequest { channels: vec![channel.clone()], after_seq: None },
                 &stranger_token,
             ))
             .await,
@@ -517,4 +520,128 @@ async fn a_stalled_subscriber_loses_nothing() {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0);
     assert!(catch_ups >= 1.0, "the stream fell behind the broadcast and caught up from the log");
+}
+
+/// Resuming after a seq whose successors the log no longer holds (trimmed past retention) is a
+/// distinct OUT_OF_RANGE naming the oldest retained seq, not a replay that silently starts later.
+#[tokio::test]
+async fn resuming_before_the_retained_log_is_out_of_range() {
+    let core = spawn_core().await;
+    let admin = core.admin_token().await;
+    let project = core.project(&admin, "expired").await;
+    let channel = format!("project:{}", project.id);
+    for i in 0..6 {
+        set(&core, &admin, &project.id, &format!("k{i}"), serde_json::json!(i)).await;
+    }
+    // project.created and the six config.set.
+    let events = log_until(&core, &admin, &channel, 7).await;
+    let (old, cut) = (events[1].seq, events[3].seq);
+    // What retention does to old events.
+    sqlx::query("DELETE FROM events WHERE seq < $1").bind(cut).execute(&mut core.db().await).await.unwrap();
+
+    for r in [
+        Sub::open(&core, &admin, &[&channel], Some(old)).await.map(|_| ()),
+        core.events()
+            .check_subscription(authed(
+                pb::CheckSubscriptionRequest { channels: vec![channel.clone()], after_seq: Some(old) },
+                &admin,
+            ))
+            .await
+            .map(|_| ()),
+    ] {
+        let status = expect_code(r, Code::OutOfRange, Some("EVENTS_EXPIRED"));
+        let info = tonic_types::StatusExt::get_error_details(&status).error_info().cloned().unwrap();
+        assert_eq!(info.metadata["oldest_seq"], cut.to_string(), "{status:?}");
+    }
+    // Right at the edge of the retained log, and from the beginning of what is retained: fine.
+    let mut sub = Sub::open(&core, &admin, &[&channel], Some(cut - 1)).await.unwrap();
+    sub.until_seq(events.last().unwrap().seq).await;
+    assert_eq!(sub.seqs(), events[3..].iter().map(|e| e.seq).collect::<Vec<_>>());
+    Sub::open(&core, &admin, &[&channel], Some(0)).await.unwrap();
+}
+
+/// A stream ends when its credential expires (here an API token that lives two seconds), with
+/// UNAUTHENTICATED TOKEN_EXPIRED; the client subscribes again with a fresh one and `after`.
+#[tokio::test]
+async fn a_stream_ends_when_its_credential_expires() {
+    let core = spawn_core().await;
+    let admin = core.admin_token().await;
+    let expires = std::time::SystemTime::now() + Duration::from_secs(2);
+    let expire_time = prost_types::Timestamp::from(expires);
+    let token = core
+        .auth()
+        .create_api_token(authed(
+            pb::CreateApiTokenRequest { name: "short".into(), expire_time: Some(expire_time) },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let mut sub = Sub::open(&core, &token, &["system"], None).await.unwrap();
+    let status = sub.until_error().await;
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let reason = tonic_types::StatusExt::get_error_details(&status).error_info().map(|i| i.reason.clone());
+    assert_eq!(reason.as_deref(), Some("TOKEN_EXPIRED"));
+    assert!(std::time::SystemTime::now() >= expires - Duration::from_millis(50), "not before the expiry");
+}
+
+/// Logging out ends that session's streams within moments, on every replica; another session of
+/// the same user keeps its stream.
+#[tokio::test]
+async fn logout_ends_the_sessions_streams_at_once() {
+    let core = spawn_core().await;
+    let other_replica =
+        spawn_core_with(CoreOptions { database_url: Some(core.database_url.clone()), ..Default::default() }).await;
+    let admin = core.admin_token().await;
+    let (user, _) = core.user(&admin, "leaver").await;
+    let leaving = core.login(&user.email, tests::USER_PASSWORD).await.unwrap();
+    let staying = core.login(&user.email, tests::USER_PASSWORD).await.unwrap();
+    let channel = format!("user:{}", user.id);
+    let mut on_this = Sub::open(&core, &tests::access_token(&leaving), &[&channel], None).await.unwrap();
+    let mut on_other = Sub::open(&other_replica, &tests::access_token(&leaving), &[&channel], None).await.unwrap();
+    let mut kept = Sub::open(&core, &tests::access_token(&staying), &[&channel], None).await.unwrap();
+
+    let refresh = leaving.tokens.as_ref().unwrap().refresh_token.clone();
+    core.auth().logout(pb::LogoutRequest { refresh_token: refresh }).await.unwrap();
+    let logged_out = Instant::now();
+    for sub in [&mut on_this, &mut on_other] {
+        let status = sub.until_error().await;
+        let reason = tonic_types::StatusExt::get_error_details(&status).error_info().map(|i| i.reason.clone());
+        assert_eq!((status.code(), reason.as_deref()), (Code::Unauthenticated, Some("SESSION_REVOKED")));
+    }
+    let took = logged_out.elapsed();
+    assert!(took < Duration::from_secs(2), "streams ended {took:?} after the logout");
+    // The other session still follows the channel: it sees its own user's next event.
+    core.users()
+        .update_user(authed(
+            pb::UpdateUserRequest {
+                user: Some(pb::User { id: user.id.clone(), name: "Still here".into(), ..Default::default() }),
+                update_mask: Some(prost_types::FieldMask { paths: vec!["name".into()] }),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while !kept.events.iter().any(|e| e.r#type == "user.updated") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(matches!(timeout(left, kept.next()).await, Ok(Ok(true))), "the other session's stream ended");
+    }
+    assert!(kept.events.iter().any(|e| e.r#type == "session.revoked"), "the logout is in the user's log");
+    other_replica.stop().await;
+}
+
+/// The log of `channel` once it holds at least `n` events.
+async fn log_until(core: &TestCore, admin: &str, channel: &str, n: usize) -> Vec<pb::Event> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let events = log(core, admin, channel, 0).await;
+        if events.len() >= n.max(1) {
+            return events;
+        }
+        assert!(Instant::now() < deadline, "{channel} has {} events, not {n}", events.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

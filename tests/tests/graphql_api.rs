@@ -361,3 +361,35 @@ async fn nested_projects_owners_members_cost_constant_grpc_calls() {
     // project or member would be over 100.
     assert!(calls <= 5.0, "{calls} gRPC calls");
 }
+
+/// `events(after:)` older than the retained log: OUT_OF_RANGE with `oldestSeq`, not a page that
+/// silently starts later.
+#[tokio::test]
+async fn events_after_an_expired_seq_are_out_of_range() {
+    let s = spawn().await;
+    let admin = s.admin_token().await;
+    let project = s.core.project(&admin, "gql-expired").await;
+    let channel = format!("project:{}", project.id);
+    for i in 0..3 {
+        s.ok(
+            Some(&admin),
+            "mutation($p: ID!, $k: String!, $v: JSON!) { setConfig(projectId: $p, key: $k, value: $v) { version } }",
+            json!({"p": project.id, "k": format!("k{i}"), "v": i}),
+        )
+        .await;
+    }
+    let filter = format!("channel = \"{channel}\"");
+    let seqs: Vec<i64> = s.core.wait_events(&admin, &filter, 4).await.iter().map(|e| e.seq).collect();
+    sqlx::query("DELETE FROM events WHERE seq < $1").bind(seqs[2]).execute(&mut s.core.db().await).await.unwrap();
+    let query =
+        "query($c: String!, $a: String) { events(channel: $c, after: $a, first: 10) { edges { node { seq } } } }";
+    let r = s.gql(Some(&admin), query, json!({"c": channel, "a": seqs[0].to_string()})).await;
+    let ext = &r["errors"][0]["extensions"];
+    assert_eq!(
+        (ext["code"].as_str(), ext["oldestSeq"].as_str()),
+        (Some("OUT_OF_RANGE"), Some(seqs[2].to_string().as_str())),
+        "{r}"
+    );
+    let r = s.ok(Some(&admin), query, json!({"c": channel, "a": (seqs[2] - 1).to_string()})).await;
+    assert_eq!(r["events"]["edges"][0]["node"]["seq"], seqs[2]);
+}

@@ -15,7 +15,7 @@ use realtime_edge::{
     startup::App,
 };
 use serde_json::{Value, json};
-use tests::{CoreOptions, TestCore, authed, spawn_core, spawn_core_with, value};
+use tests::{CoreOptions, TestCore, authed, net::Proxy, spawn_core, spawn_core_with, value};
 use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle, time::Instant};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
@@ -260,7 +260,10 @@ async fn settle(core: &TestCore, token: &str, project_id: &str) -> i64 {
 /// The latest seq core-svc has numbered (as `CheckSubscription` reports it).
 async fn latest_seq(core: &TestCore, token: &str) -> i64 {
     core.events()
-        .check_subscription(authed(pb::CheckSubscriptionRequest { channels: vec!["system".into()] }, token))
+        .check_subscription(authed(
+            pb::CheckSubscriptionRequest { channels: vec!["system".into()], after_seq: None },
+            token,
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -933,45 +936,6 @@ async fn a_write_through_one_core_reaches_subscribers_of_an_edge_on_another() {
 
 /// A TCP proxy in front of core-svc whose connections can all be cut at once (core-svc
 /// restarting, as the edge sees it).
-struct Proxy {
-    addr: SocketAddr,
-    cut: tokio::sync::watch::Sender<u64>,
-    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl Proxy {
-    async fn spawn(target: SocketAddr) -> Proxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (cut, cut_rx) = tokio::sync::watch::channel(0u64);
-        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let count = accepted.clone();
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let mut cut = cut_rx.clone();
-                cut.borrow_and_update();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.changed() => {}
-                    }
-                });
-            }
-        });
-        Proxy { addr, cut, accepted }
-    }
-
-    fn cut_all(&self) {
-        self.cut.send_modify(|n| *n += 1);
-    }
-
-    fn accepted(&self) -> usize {
-        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
 #[tokio::test]
 async fn losing_core_mid_stream_is_invisible_to_clients() {
     let core = spawn_core().await;
@@ -1035,4 +999,94 @@ async fn a_peer_that_stops_answering_pings_is_dropped() {
     assert!(pings >= 1, "the server pings");
     alive.send(json!({"type": "ping", "id": "still-here"})).await;
     assert_eq!(alive.expect("pong").await["id"], "still-here");
+}
+
+/// `after` older than the retained log: an `out_of_range` error frame naming `oldest_seq`, so
+/// the client knows to reload rather than believe it resumed.
+#[tokio::test]
+async fn resuming_before_the_retained_log_is_out_of_range() {
+    let core = spawn_core().await;
+    let admin = core.admin_token().await;
+    let project = core.project(&admin, "ws-expired").await;
+    let channel = format!("project:{}", project.id);
+    for i in 0..4 {
+        set_config(&core, &admin, &project.id, &format!("k{i}"), json!(i)).await;
+    }
+    let seqs = log_after(&core, &admin, &channel, 0, 5).await;
+    sqlx::query("DELETE FROM events WHERE seq < $1").bind(seqs[3]).execute(&mut core.db().await).await.unwrap();
+    let edge = spawn_edge(&core, &[]).await;
+    let mut c = Client::authed(&edge, &admin).await;
+    let v = c.subscribe("1", &channel, Some(seqs[1])).await;
+    assert_eq!((v["type"].as_str(), v["code"].as_str()), (Some("error"), Some("out_of_range")), "{v}");
+    assert_eq!((v["id"].as_str(), v["oldest_seq"].as_i64()), (Some("1"), Some(seqs[3])), "{v}");
+    // From the oldest retained event on, it works.
+    let v = c.subscribe("2", &channel, Some(seqs[3] - 1)).await;
+    assert_eq!(v["type"], "subscribed", "{v}");
+}
+
+/// A connection ends when its token expires — unless an `auth` frame brought a fresh one.
+#[tokio::test]
+async fn a_connection_ends_when_its_token_expires_unless_refreshed() {
+    let core = spawn_core().await;
+    let admin = core.admin_token().await;
+    let token = |secs: u64| {
+        let mut auth = core.auth();
+        let req = authed(
+            pb::CreateApiTokenRequest {
+                name: format!("{secs}s"),
+                expire_time: Some((std::time::SystemTime::now() + Duration::from_secs(secs)).into()),
+            },
+            &admin,
+        );
+        async move { auth.create_api_token(req).await.unwrap().into_inner().token }
+    };
+    let edge = spawn_edge(&core, &[]).await;
+
+    let short = token(2).await;
+    let mut expiring = Client::authed(&edge, &short).await;
+    assert_eq!(expiring.subscribe("1", "system", None).await["type"], "subscribed");
+    let mut refreshed = Client::authed(&edge, &short).await;
+    assert_eq!(refreshed.subscribe("1", "system", None).await["type"], "subscribed");
+    refreshed.send(json!({"type": "auth", "id": "a", "token": token(3600).await})).await;
+    assert_eq!(refreshed.expect("authenticated").await["id"], "a");
+
+    let (frames, code) = expiring.until_close().await;
+    assert_eq!(frames.last().map(|f| f["code"].clone()), Some(json!("unauthenticated")), "{frames:?}");
+    assert!(frames.last().unwrap()["message"].as_str().unwrap().contains("expired"), "{frames:?}");
+    assert_eq!(code, Some(1008));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    refreshed.send(json!({"type": "ping", "id": "still-here"})).await;
+    assert_eq!(refreshed.expect("pong").await["id"], "still-here");
+}
+
+/// Logging out ends that session's subscriptions within moments (not at the next unrelated
+/// access change); the same user's other session keeps going.
+#[tokio::test]
+async fn logout_ends_the_sessions_subscriptions_at_once() {
+    let core = spawn_core().await;
+    let admin = core.admin_token().await;
+    let (user, _) = core.user(&admin, "ws-leaver").await;
+    let leaving = core.login(&user.email, tests::USER_PASSWORD).await.unwrap();
+    let staying = tests::access_token(&core.login(&user.email, tests::USER_PASSWORD).await.unwrap());
+    let channel = format!("user:{}", user.id);
+    let edge = spawn_edge(&core, &[]).await;
+    let mut gone = Client::authed(&edge, &tests::access_token(&leaving)).await;
+    assert_eq!(gone.subscribe("1", &channel, None).await["type"], "subscribed");
+    let mut kept = Client::authed(&edge, &staying).await;
+    assert_eq!(kept.subscribe("1", &channel, None).await["type"], "subscribed");
+
+    let refresh_token = leaving.tokens.unwrap().refresh_token;
+    core.auth().logout(pb::LogoutRequest { refresh_token }).await.unwrap();
+    let logged_out = Instant::now();
+    let v = loop {
+        let v = gone.recv().await;
+        if v["type"] == "error" {
+            break v;
+        }
+    };
+    let took = logged_out.elapsed();
+    assert_eq!((v["code"].as_str(), v["channel"].as_str()), (Some("unauthenticated"), Some(channel.as_str())), "{v}");
+    assert!(took < Duration::from_secs(2), "the subscription ended {took:?} after the logout");
+    // The other session still gets the channel's events, the logout among them.
+    assert_eq!(kept.event_of("session.revoked").await["channel"], channel.as_str());
 }

@@ -266,6 +266,8 @@ pub struct Caller {
     pub role: UserRole,
     /// The session of an access token (None for API tokens).
     pub session_id: Option<Uuid>,
+    /// When the credential of this call expires (access token `exp`, API token expiry).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Caller {

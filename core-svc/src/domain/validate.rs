@@ -1,10 +1,10 @@
 //! Input rules from SPEC §3, each a function that either returns the parsed value or says which
 //! field is wrong and why.
 
-use secrecy::{ExposeSecret, SecretString};
 use std::sync::LazyLock;
 
 use regex::Regex;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value as Json;
 use uuid::Uuid;
 

@@ -1,6 +1,5 @@
 //! One `impl` per generated service trait.
 
-use secrecy::ExposeSecret;
 use std::pin::Pin;
 
 use proto::v1::{
@@ -9,6 +8,7 @@ use proto::v1::{
     setting_service_server::SettingService, task_service_server::TaskService, user_service_server::UserService,
     webhook_service_server::WebhookService,
 };
+use secrecy::ExposeSecret;
 
 use pb::subscribe_response::Message;
 use tokio_stream::{Stream, StreamExt, wrappers::ReceiverStream};
@@ -88,13 +88,15 @@ impl AuthService for Rpc {
     }
 
     async fn refresh_token(&self, req: Request<pb::RefreshTokenRequest>) -> R<pb::RefreshTokenResponse> {
-        let (t, user) = self.core.refresh(&req.into_inner().refresh_token.into()).await?;
+        let meta = self.meta(&req);
+        let (t, user) = self.core.refresh(&meta, &req.into_inner().refresh_token.into()).await?;
         ok(pb::RefreshTokenResponse { tokens: tokens(t), user: Some(convert::user(user)) })
     }
 
     async fn logout(&self, req: Request<pb::LogoutRequest>) -> R<pb::LogoutResponse> {
         let caller = self.auth_optional(&req).await?;
-        self.core.logout(caller.as_ref(), &req.into_inner().refresh_token.into()).await?;
+        let meta = self.meta(&req);
+        self.core.logout(&meta, caller.as_ref(), &req.into_inner().refresh_token.into()).await?;
         ok(pb::LogoutResponse {})
     }
 
@@ -107,13 +109,16 @@ impl AuthService for Rpc {
 
     async fn get_me(&self, req: Request<pb::GetMeRequest>) -> R<pb::GetMeResponse> {
         let (caller, _) = self.auth(&req).await?;
-        ok(pb::GetMeResponse { user: Some(convert::user(self.core.me(&caller).await?)) })
+        ok(pb::GetMeResponse {
+            user: Some(convert::user(self.core.me(&caller).await?)),
+            credential_expire_time: convert::opt_ts(caller.expires_at),
+        })
     }
 
     async fn change_password(&self, req: Request<pb::ChangePasswordRequest>) -> R<pb::ChangePasswordResponse> {
-        let (caller, _) = self.auth(&req).await?;
+        let (caller, meta) = self.auth(&req).await?;
         let r = req.into_inner();
-        self.core.change_password(&caller, r.current_password.into(), &r.new_password.into()).await?;
+        self.core.change_password(&meta, &caller, r.current_password.into(), &r.new_password.into()).await?;
         ok(pb::ChangePasswordResponse {})
     }
 
@@ -522,7 +527,8 @@ impl EventService for Rpc {
 
     async fn check_subscription(&self, req: Request<pb::CheckSubscriptionRequest>) -> R<pb::CheckSubscriptionResponse> {
         let (caller, _) = self.auth(&req).await?;
-        let latest_seq = self.core.check_subscription(&caller, &req.into_inner().channels).await?;
+        let r = req.into_inner();
+        let latest_seq = self.core.check_subscription(&caller, &r.channels, r.after_seq).await?;
         ok(pb::CheckSubscriptionResponse { latest_seq, user_id: caller.user_id.to_string() })
     }
 }

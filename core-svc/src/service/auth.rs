@@ -25,6 +25,47 @@ pub struct TokenPair {
     pub refresh_expires_at: DateTime<Utc>,
 }
 
+/// Sessions of `user` that just ended: one (`session`), or all but `kept`.
+///
+/// Recorded as a `session.revoked` event on the user's channel, in the revoking transaction.
+/// Subscription streams treat it as an access change: those riding on a revoked session end
+/// (UNAUTHENTICATED SESSION_REVOKED) within moments, on every replica, and edges re-check the
+/// user's clients.
+struct SessionsRevoked {
+    user: Uuid,
+    session: Option<Uuid>,
+    kept: Option<Uuid>,
+}
+
+impl SessionsRevoked {
+    async fn record(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        actor: Uuid,
+        reason: &'static str,
+        meta: &RequestMeta,
+    ) -> Result<()> {
+        events::record(
+            conn,
+            events::NewEvent {
+                event_type: "session.revoked",
+                channels: vec![domain::channel::user(self.user)],
+                actor_id: Some(actor),
+                resource_type: "user",
+                resource_id: self.user.to_string(),
+                payload: serde_json::json!({
+                    "user_id": self.user,
+                    "session_id": self.session,
+                    "kept_session_id": self.kept,
+                    "reason": reason,
+                }),
+                meta,
+            },
+        )
+        .await
+    }
+}
+
 fn bad_credentials() -> Error {
     Error::unauthenticated("INVALID_CREDENTIALS", "invalid email or password")
 }
@@ -41,7 +82,7 @@ impl Core {
     #[tracing::instrument(skip_all)]
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Caller> {
         let token = bearer.ok_or_else(|| Error::unauthenticated("MISSING_CREDENTIALS", "missing bearer token"))?;
-        let (principal, session_id, budget_key) = if token.starts_with(API_TOKEN_PREFIX) {
+        let (principal, session_id, budget_key, expires_at) = if token.starts_with(API_TOKEN_PREFIX) {
             let hash = security::hash_token(token);
             let hex = hex::encode(&hash);
             let key = Key { kind: "auth", generation: Generation::ApiToken(hex.clone()), name: String::new() };
@@ -54,7 +95,8 @@ impl Core {
                 .await?
                 .filter(|p| p.expires_at.is_none_or(|e| e > Utc::now()))
                 .ok_or_else(|| Error::unauthenticated("INVALID_TOKEN", "invalid, expired or revoked API token"))?;
-            (p, None, format!("t:{hex}"))
+            let expires_at = p.expires_at;
+            (p, None, format!("t:{hex}"), expires_at)
         } else {
             let claims = self.keys.verify(token)?;
             let (user, session) = (claims.sub, claims.sid);
@@ -68,7 +110,7 @@ impl Core {
                 .await?
                 .filter(|p| p.expires_at.is_none_or(|e| e > Utc::now()))
                 .ok_or_else(|| Error::unauthenticated("SESSION_REVOKED", "the session has ended; sign in again"))?;
-            (p, Some(session), format!("s:{session}"))
+            (p, Some(session), format!("s:{session}"), DateTime::from_timestamp(claims.exp, 0))
         };
         if principal.status != UserStatus::Active {
             return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
@@ -76,7 +118,7 @@ impl Core {
         if let Some(limit) = &self.token_limit {
             self.redis.hit_token_limit(limit, &budget_key).await?;
         }
-        Ok(Caller { user_id: principal.user_id, role: principal.role, session_id })
+        Ok(Caller { user_id: principal.user_id, role: principal.role, session_id, expires_at })
     }
 
     /// Everything cached about `user`'s access (their sessions and API tokens), to bump after
@@ -148,7 +190,7 @@ impl Core {
     /// Rotates a refresh token. A token that was already used means it leaked (or a client
     /// raced itself): the whole session is revoked, so the thief's copy dies too.
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<(TokenPair, User)> {
+    pub async fn refresh(&self, meta: &RequestMeta, refresh_token: &SecretString) -> Result<(TokenPair, User)> {
         let refresh_token = refresh_token.expose_secret();
         if refresh_token.is_empty() {
             return Err(Error::invalid("refresh_token", "is required"));
@@ -161,6 +203,8 @@ impl Core {
         }
         if t.used_at.is_some() || !tokens::use_refresh_token(&mut tx, t.id).await? {
             tokens::revoke_session(&mut tx, t.session_id).await?;
+            let revoked = SessionsRevoked { user: t.user_id, session: Some(t.session_id), kept: None };
+            revoked.record(&mut tx, t.user_id, "refresh_token_reused", meta).await?;
             self.commit(tx).await?;
             self.cache.bump(&[Generation::User(t.user_id)]).await;
             tracing::warn!(user_id = %t.user_id, session_id = %t.session_id, "refresh token reuse: session revoked");
@@ -179,10 +223,15 @@ impl Core {
     }
 
     /// Revokes the session of `refresh_token`, or else the caller's current session.
-    pub async fn logout(&self, caller: Option<&Caller>, refresh_token: &SecretString) -> Result<()> {
+    pub async fn logout(
+        &self,
+        meta: &RequestMeta,
+        caller: Option<&Caller>,
+        refresh_token: &SecretString,
+    ) -> Result<()> {
         let refresh_token = refresh_token.expose_secret();
         let mut tx = self.begin().await?;
-        if !refresh_token.is_empty() {
+        let (user, session) = if !refresh_token.is_empty() {
             let (session, user) = tokens::session_of_refresh_token(&mut tx, &security::hash_token(refresh_token))
                 .await?
                 .ok_or_else(|| Error::unauthenticated("INVALID_REFRESH_TOKEN", "invalid refresh token"))?;
@@ -192,10 +241,7 @@ impl Core {
             {
                 return Err(Error::unauthenticated("INVALID_REFRESH_TOKEN", "invalid refresh token"));
             }
-            tokens::revoke_session(&mut tx, session).await?;
-            self.commit(tx).await?;
-            self.cache.bump(&[Generation::User(user)]).await;
-            return Ok(());
+            (user, session)
         } else {
             let caller = caller.ok_or_else(|| {
                 Error::unauthenticated("MISSING_CREDENTIALS", "send a refresh token or a bearer token")
@@ -203,10 +249,13 @@ impl Core {
             let session = caller.session_id.ok_or_else(|| {
                 Error::invalid("refresh_token", "API tokens have no session; revoke the API token instead")
             })?;
-            tokens::revoke_session(&mut tx, session).await?;
-            self.commit(tx).await?;
-            self.cache.bump(&[Generation::User(caller.user_id)]).await;
-        }
+            (caller.user_id, session)
+        };
+        tokens::revoke_session(&mut tx, session).await?;
+        let revoked = SessionsRevoked { user, session: Some(session), kept: None };
+        revoked.record(&mut tx, caller.map_or(user, |c| c.user_id), "logout", meta).await?;
+        self.commit(tx).await?;
+        self.cache.bump(&[Generation::User(user)]).await;
         Ok(())
     }
 
@@ -222,7 +271,13 @@ impl Core {
         self.insert_user(None, meta, email, name, password, UserRole::User).await
     }
 
-    pub async fn change_password(&self, caller: &Caller, current: SecretString, new: &SecretString) -> Result<()> {
+    pub async fn change_password(
+        &self,
+        meta: &RequestMeta,
+        caller: &Caller,
+        current: SecretString,
+        new: &SecretString,
+    ) -> Result<()> {
         let new = domain::password("new_password", new)?;
         let mut conn = self.db.acquire().await?;
         let hash = users::password_hash(&mut conn, caller.user_id).await?.ok_or(Error::not_found("user"))?;
@@ -234,6 +289,8 @@ impl Core {
         let mut tx = self.begin().await?;
         users::set_password(&mut tx, caller.user_id, &new_hash).await?;
         tokens::revoke_user_sessions(&mut tx, caller.user_id, caller.session_id).await?;
+        let revoked = SessionsRevoked { user: caller.user_id, session: None, kept: caller.session_id };
+        revoked.record(&mut tx, caller.user_id, "password_changed", meta).await?;
         self.commit(tx).await?;
         self.cache.bump(&[Generation::User(caller.user_id)]).await;
         Ok(())

@@ -33,7 +33,8 @@ impl Core {
 }
 
 /// Event types after which someone may have lost (or gained) access to a channel.
-const ACCESS_TYPES: &[&str] = &["member.removed", "member.updated", "project.deleted", "user.updated", "user.disabled"];
+const ACCESS_TYPES: &[&str] =
+    &["member.removed", "member.updated", "project.deleted", "user.updated", "user.disabled", "session.revoked"];
 /// Most channels one stream may follow.
 const MAX_CHANNELS: usize = 100;
 /// Messages buffered per stream. A client that reads slower than events arrive makes its
@@ -68,7 +69,7 @@ impl AccessChange {
                 (uuid(e.payload.get("project_id")).map(channel::project), Some(uuid(e.payload.get("user_id"))?))
             }
             "project.deleted" => (Some(format!("project:{}", e.resource_id)), None),
-            "user.updated" | "user.disabled" => (None, Some(e.resource_id.parse().ok()?)),
+            "user.updated" | "user.disabled" | "session.revoked" => (None, Some(e.resource_id.parse().ok()?)),
             _ => return None,
         };
         Some(Self { seq, channel, user_id })
@@ -127,10 +128,25 @@ impl Core {
         Ok(names)
     }
 
-    /// `CheckSubscription`: may the caller follow `channels`? Returns the latest seq.
-    pub async fn check_subscription(&self, caller: &Caller, channels: &[String]) -> Result<i64> {
+    /// `CheckSubscription`: may the caller follow `channels`, resuming after `after`? Returns
+    /// the latest seq.
+    pub async fn check_subscription(&self, caller: &Caller, channels: &[String], after: Option<i64>) -> Result<i64> {
         self.check_channels(caller, channels).await?;
-        self.latest_seq().await
+        let latest = self.latest_seq().await?;
+        self.check_resumable(after, latest).await?;
+        Ok(latest)
+    }
+
+    /// A resume point is fine when the log still holds every event after it. `seq` has no
+    /// gaps, so the events after `after` are all there exactly when the oldest one retained is
+    /// `after + 1` or older; 0 means "whatever is retained".
+    async fn check_resumable(&self, after: Option<i64>, latest: i64) -> Result<()> {
+        let Some(after) = after.filter(|a| *a > 0 && *a < latest) else { return Ok(()) };
+        let oldest = events::min_seq(&self.db).await?.unwrap_or(latest + 1);
+        if after + 1 < oldest {
+            return Err(Error::EventsExpired { after, oldest_seq: oldest });
+        }
+        Ok(())
     }
 
     /// The latest sequenced seq: the log's, which this replica's feed may not have read yet.
@@ -151,6 +167,7 @@ impl Core {
         // through the receiver, or as a hole that `Stream` fills from the log.
         let live = self.feed.subscribe();
         let latest_seq = self.latest_seq().await?;
+        self.check_resumable(after, latest_seq).await?;
         let (tx, items) = mpsc::channel(STREAM_BUFFER);
         let stream = Stream { core: self.clone(), caller, channels, cursor: after.unwrap_or(latest_seq), tx };
         let stopping = self.feed.stopping();
@@ -168,7 +185,7 @@ impl Core {
         if p.status != UserStatus::Active {
             return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
         }
-        Ok(Caller { user_id: p.user_id, role: p.role, session_id: caller.session_id })
+        Ok(Caller { user_id: p.user_id, role: p.role, session_id: caller.session_id, expires_at: caller.expires_at })
     }
 }
 
@@ -212,6 +229,14 @@ struct Stream {
     tx: mpsc::Sender<Result<FeedItem>>,
 }
 
+/// Completes when a credential expiring at `at` has expired; never for one without expiry.
+async fn expiry(at: Option<chrono::DateTime<chrono::Utc>>) {
+    match at {
+        Some(at) => tokio::time::sleep((at - chrono::Utc::now()).to_std().unwrap_or_default()).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Why a stream stops: the client left, or it has been told why (an error was sent).
 struct Ended;
 
@@ -226,6 +251,12 @@ impl Stream {
                 let next = tokio::select! {
                     r = live.recv() => r,
                     _ = self.tx.closed() => return Err(Ended),
+                    () = expiry(self.caller.expires_at) => {
+                        return self.fail(Error::unauthenticated(
+                            "TOKEN_EXPIRED",
+                            "the credential expired: subscribe again with a fresh one, after the last seq seen",
+                        )).await;
+                    }
                     _ = async { stopping.wait_for(|s| *s).await.is_ok() } => {
                         return self.fail(Error::Unavailable("the server is shutting down; resume on another replica".into())).await;
                     }

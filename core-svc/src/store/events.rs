@@ -59,11 +59,24 @@ pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<Event>> {
 
 /// Deletes sequenced events older than `days` days; returns how many.
 pub async fn trim_older_than(conn: &mut PgConnection, days: i64) -> Result<u64> {
-    let r = sqlx::query(
-        "DELETE FROM events WHERE seq IS NOT NULL AND occurred_at < now() - make_interval(days => $1::int)",
-    )
-    .bind(days)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected())
+    // In batches: each statement stays well inside the statement timeout however large the
+    // backlog, and holds its locks briefly.
+    const BATCH: u64 = 10_000;
+    let mut deleted = 0;
+    loop {
+        let r = sqlx::query(
+            "DELETE FROM events WHERE seq IN (
+                 SELECT seq FROM events
+                 WHERE seq IS NOT NULL AND occurred_at < now() - make_interval(days => $1::int)
+                 ORDER BY occurred_at LIMIT $2)",
+        )
+        .bind(days)
+        .bind(BATCH as i64)
+        .execute(&mut *conn)
+        .await?;
+        deleted += r.rows_affected();
+        if r.rows_affected() < BATCH {
+            return Ok(deleted);
+        }
+    }
 }

@@ -353,11 +353,21 @@ impl Query {
                 a.trim().parse::<i64>().ok().filter(|s| *s >= 0).ok_or_else(|| bad_input("after", "must be a seq"))?,
             ),
         };
+        let core = core(ctx);
+        if let Some(seq) = after_seq.filter(|s| *s > 0) {
+            // Resuming: OUT_OF_RANGE when the log no longer holds what follows `after`, rather
+            // than a page that silently starts later.
+            core.events()
+                .check_subscription(
+                    core.req(pb::CheckSubscriptionRequest { channels: vec![channel.clone()], after_seq: Some(seq) }),
+                )
+                .await
+                .map_err(error::core)?;
+        }
         let mut filter = Filter::default().eq("channel", Some(&channel));
         if let Some(seq) = after_seq {
             filter = filter.raw(format!("seq > {seq}"));
         }
-        let core = core(ctx);
         let r = core
             .events()
             .list_events(core.req(pb::ListEventsRequest {

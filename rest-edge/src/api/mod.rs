@@ -17,7 +17,7 @@ pub mod users;
 pub mod webhooks;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use edge_kit::{CallContext, CoreClient, RequestId};
+use edge_kit::{CallContext, CoreClient, RequestId, config::CallTimeout};
 use poem::Request;
 use poem_openapi::{
     ApiResponse, OpenApiService, SecurityScheme, Tags,
@@ -89,7 +89,9 @@ impl Ctx {
         if let Some(Err(e)) = bearer.as_deref().map(edge_kit::check_credential) {
             return Err(ApiError::from_core(e, &request_id));
         }
-        Ok(Self { call: CallContext { bearer: bearer.map(Into::into), request_id, client_addr } })
+        // The deadline of calls to core-svc, put in the request's data by `startup`.
+        let deadline = req.data::<CallTimeout>().map(|t| t.0);
+        Ok(Self { call: CallContext { bearer: bearer.map(Into::into), request_id, client_addr, deadline } })
     }
 
     pub fn id(&self) -> &RequestId {
