@@ -64,7 +64,9 @@ impl App {
         let db = connect_with_retry(
             PgPoolOptions::new()
                 .max_connections(config.database_max_connections)
-                .acquire_timeout(Duration::from_secs(5)),
+                // Long enough for a busy pool, short enough that a request never waits long on a database
+                // that went away (after the first failure `follow_database` fails requests at once).
+                .acquire_timeout(Duration::from_secs(3)),
             options.clone(),
         )
         .await?;
@@ -89,7 +91,9 @@ impl App {
             login_limits: config.login_limits,
             token_limit: config.token_limit,
             webhook_allow_private: config.tasks.webhook_allow_private,
+            db_up: Default::default(),
         };
+        core.db_up.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some((email, password)) = &config.admin {
             match core.bootstrap_admin(email, password).await {
                 Ok(Some(u)) => tracing::info!(user_id = %u.id, email = %u.email, "created the first admin"),
@@ -136,6 +140,9 @@ impl App {
             health.set_service_status(*name, ServingStatus::Serving).await;
         }
         health.set_service_status("", ServingStatus::Serving).await;
+        let (health_stop, health_stop_rx) = watch::channel(false);
+        let health_follower =
+            tokio::spawn(follow_database(core.db.clone(), core.db_up.clone(), health.clone(), health_stop_rx));
 
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -198,6 +205,8 @@ impl App {
         let http_task = tokio::spawn(http_server);
         shutdown.await;
         tracing::info!("shutdown requested: draining");
+        let _ = health_stop.send(true);
+        let _ = health_follower.await;
         health.set_service_status("", ServingStatus::NotServing).await;
         for name in SERVICES {
             health.set_service_status(*name, ServingStatus::NotServing).await;
@@ -219,6 +228,41 @@ impl App {
         core.db.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Keeps the gRPC health status in step with PostgreSQL: NOT_SERVING while it does not answer,
+/// so that the edges' readiness (which asks core-svc's health) and any load balancer follow an
+/// outage of the database, not only of this process; and `Core::db_up`, so that requests fail
+/// fast meanwhile. Redis being down is not an outage.
+async fn follow_database(
+    db: sqlx::PgPool,
+    db_up: Arc<std::sync::atomic::AtomicBool>,
+    health: tonic_health::server::HealthReporter,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut serving = true;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let up = matches!(
+            tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&db)).await,
+            Ok(Ok(_))
+        );
+        db_up.store(up, std::sync::atomic::Ordering::Relaxed);
+        if up != serving {
+            serving = up;
+            let status = if up { ServingStatus::Serving } else { ServingStatus::NotServing };
+            tracing::warn!(database_up = up, "serving status follows the database");
+            health.set_service_status("", status).await;
+            for name in SERVICES {
+                health.set_service_status(*name, status).await;
+            }
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod edges;
 pub mod net;
+pub mod procs;
 
 use std::{net::SocketAddr, time::Duration};
 

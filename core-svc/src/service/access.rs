@@ -57,7 +57,7 @@ impl Core {
         let row = self
             .cache
             .get_or_load(key, || async move {
-                let mut conn = self.db.acquire().await?;
+                let mut conn = self.conn().await?;
                 projects::get_with_role(&mut conn, Some(id), None, user, Lock::None).await
             })
             .await?;

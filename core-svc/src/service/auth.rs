@@ -89,7 +89,7 @@ impl Core {
             let p = self
                 .cache
                 .get_or_load(key, || async move {
-                    let mut conn = self.db.acquire().await?;
+                    let mut conn = self.conn().await?;
                     tokens::api_token_principal(&mut conn, &hash).await
                 })
                 .await?
@@ -104,7 +104,7 @@ impl Core {
             let p = self
                 .cache
                 .get_or_load(key, || async move {
-                    let mut conn = self.db.acquire().await?;
+                    let mut conn = self.conn().await?;
                     tokens::session_principal(&mut conn, user, session).await
                 })
                 .await?
@@ -146,7 +146,7 @@ impl Core {
         }
         self.redis.hit_login_limit(&self.login_limits, email.trim(), meta.client_addr.as_deref()).await?;
 
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         let found = users::get_credentials(&mut conn, email.trim()).await?;
         drop(conn);
         let Some((mut user, hash)) = found else {
@@ -279,7 +279,7 @@ impl Core {
         new: &SecretString,
     ) -> Result<()> {
         let new = domain::password("new_password", new)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         let hash = users::password_hash(&mut conn, caller.user_id).await?.ok_or(Error::not_found("user"))?;
         drop(conn);
         if !security::verify_password(current, hash).await? {
@@ -331,7 +331,7 @@ impl Core {
     /// Admins see every token; users their own. Someone else's token is NOT_FOUND.
     pub async fn get_api_token(&self, caller: &Caller, id: &str) -> Result<ApiToken> {
         let id = domain::parse_id("id", id)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         tokens::get_api_token(&mut conn, id)
             .await?
             .filter(|t| t.user_id == caller.user_id || caller.is_admin())
@@ -339,7 +339,7 @@ impl Core {
     }
 
     pub async fn list_api_tokens(&self, caller: &Caller, params: ListParams<'_>) -> Result<Page<ApiToken>> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         let owner = if caller.is_admin() { None } else { Some(caller.user_id) };
         tokens::list_api_tokens(&mut conn, owner, params).await
     }
@@ -357,7 +357,7 @@ impl Core {
     /// Creates the first admin from configuration, once, however many replicas start at once.
     pub async fn bootstrap_admin(&self, email: &str, password: &SecretString) -> Result<Option<User>> {
         // Cheap check first so a restart does not pay for an argon2 hash.
-        if users::any_admin(&mut *self.db.acquire().await?).await? {
+        if users::any_admin(&mut *self.conn().await?).await? {
             return Ok(None);
         }
         let meta = RequestMeta { request_id: Some("bootstrap".into()), client_addr: None };
@@ -404,7 +404,7 @@ impl Core {
     }
 
     pub async fn me(&self, caller: &Caller) -> Result<User> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         users::get(&mut conn, caller.user_id).await?.ok_or(Error::not_found("user"))
     }
 }

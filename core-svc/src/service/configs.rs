@@ -171,14 +171,14 @@ impl Core {
     pub async fn get_config(&self, caller: &Caller, id: &str, project_id: &str, key: &str) -> Result<Config> {
         if !id.is_empty() {
             let id = domain::parse_id("id", id)?;
-            let mut conn = self.db.acquire().await?;
+            let mut conn = self.conn().await?;
             return Ok(self.readable_config(&mut conn, caller, id, Need::Read, Lock::None).await?.0);
         }
         let project_id = domain::parse_id("project_id", project_id)?;
         let key = domain::config_key("key", key)?;
         // Checked before taking a connection: a cache miss takes one of its own.
         self.readable_project(caller, project_id, Need::Read).await?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         configs::get_by_key(&mut conn, Some(project_id), &key, false).await?.ok_or(Error::not_found("config"))
     }
 
@@ -190,7 +190,7 @@ impl Core {
     ) -> Result<Page<Config>> {
         let project_id = domain::parse_optional_id("project_id", project_id)?;
         let scope = self.config_scope(caller, project_id).await?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         configs::list(&mut conn, scope, params).await
     }
 
@@ -336,7 +336,7 @@ impl Core {
         let key = Key { kind: "effective_config", generation: Generation::Configs(project_id), name: String::new() };
         self.cache
             .get_or_load(key, || async move {
-                let mut conn = self.db.acquire().await?;
+                let mut conn = self.conn().await?;
                 let entries = configs::effective(&mut conn, project_id).await?;
                 let etag = effective_etag(&entries);
                 let values = entries.into_iter().map(|(k, v, _)| (k, v)).collect();
@@ -358,17 +358,17 @@ impl Core {
         let scope = match config_id {
             None => self.config_scope(caller, project_id).await?,
             Some(id) => {
-                let mut conn = self.db.acquire().await?;
+                let mut conn = self.conn().await?;
                 Scope::Project(self.readable_config(&mut conn, caller, id, Need::Read, Lock::None).await?.1.project.id)
             }
         };
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         configs::list_revisions(&mut conn, scope, config_id, params).await
     }
 
     pub async fn get_config_revision(&self, caller: &Caller, id: &str) -> Result<ConfigRevision> {
         let id = domain::parse_id("id", id)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         let rev = configs::get_revision_by_id(&mut conn, id).await?.ok_or(Error::not_found("config_revision"))?;
         self.readable_config(&mut conn, caller, rev.config_id, Need::Read, Lock::None)
             .await

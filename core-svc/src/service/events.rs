@@ -21,13 +21,13 @@ impl Core {
     /// The audit log as the caller may see it: admins everything; others the `system`
     /// channel, their own `user:` channel and the channels of their projects.
     pub async fn list_events(&self, caller: &Caller, params: ListParams<'_>) -> Result<Page<Event>> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         store::list(&mut conn, caller.user_id, caller.is_admin(), params).await
     }
 
     pub async fn get_event(&self, caller: &Caller, id: &str) -> Result<Event> {
         let id = domain::parse_id("id", id)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         store::get(&mut conn, caller.user_id, caller.is_admin(), id).await?.ok_or(Error::not_found("event"))
     }
 }
@@ -107,7 +107,7 @@ impl Core {
             }
         }
         v.finish()?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         for ch in &parsed {
             match ch {
                 Channel::Project(id) => {
@@ -178,7 +178,7 @@ impl Core {
     /// Reloads what the caller may do (role, status, session) without re-verifying the token's
     /// expiry: a stream, once opened, outlives its access token unless access is taken away.
     async fn recheck_caller(&self, caller: &Caller) -> Result<Caller> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         let p = tokens::principal(&mut conn, caller.user_id, caller.session_id)
             .await?
             .ok_or_else(|| Error::unauthenticated("SESSION_REVOKED", "the session has ended; sign in again"))?;

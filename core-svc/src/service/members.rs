@@ -98,7 +98,7 @@ impl Core {
 
     pub async fn get_member(&self, caller: &Caller, id: &str) -> Result<Member> {
         let id = domain::parse_id("id", id)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         Ok(self.visible_member(&mut conn, caller, id, Need::Read, Lock::None).await?.0)
     }
 
@@ -112,7 +112,7 @@ impl Core {
         if let Some(p) = project_id {
             self.readable_project(caller, p, Need::Read).await?;
         }
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         members::list(&mut conn, caller.user_id, caller.is_admin(), project_id, params).await
     }
 

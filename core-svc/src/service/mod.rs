@@ -20,7 +20,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::{
     cache::Cache,
-    error::Result,
+    error::{Error, Result},
     events::Feed,
     redis::{LoginLimits, Redis, TokenLimit},
     security::TokenKeys,
@@ -43,11 +43,30 @@ pub struct Core {
     pub task_queue: std::sync::Arc<str>,
     /// `WEBHOOK_ALLOW_PRIVATE`: webhooks may target private addresses (the SSRF guard is off).
     pub webhook_allow_private: bool,
+    /// False while PostgreSQL does not answer (`startup::follow_database` checks every second):
+    /// requests then fail at once with UNAVAILABLE instead of each waiting out the pool's
+    /// acquire timeout.
+    pub db_up: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Core {
     pub async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+        self.check_db_up()?;
         Ok(self.db.begin().await?)
+    }
+
+    /// A pooled connection for reads.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Postgres>> {
+        self.check_db_up()?;
+        Ok(self.db.acquire().await?)
+    }
+
+    fn check_db_up(&self) -> Result<()> {
+        if self.db_up.load(std::sync::atomic::Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err(Error::Unavailable("the database is unreachable".into()))
+        }
     }
 
     /// Commits, then wakes the event relay (the transaction may have appended events).

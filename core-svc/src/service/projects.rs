@@ -110,19 +110,19 @@ impl Core {
         if let Some(id) = id {
             return self.readable_project(caller, id, Need::Read).await;
         }
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         access::project(&mut conn, caller, id, slug, Need::Read, Lock::None).await
     }
 
     pub async fn batch_get_projects(&self, caller: &Caller, ids: &[String]) -> Result<Vec<ProjectView>> {
         let ids = parse_ids(ids)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         let rows = projects::get_many(&mut conn, caller.user_id, caller.is_admin(), &ids).await?;
         Ok(rows.into_iter().map(|r| view(r, caller)).collect())
     }
 
     pub async fn list_projects(&self, caller: &Caller, params: ListParams<'_>) -> Result<Page<ProjectView>> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         let page = projects::list(&mut conn, caller.user_id, caller.is_admin(), params).await?;
         Ok(page.map(|r| view(r, caller)))
     }

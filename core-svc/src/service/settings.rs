@@ -34,7 +34,7 @@ fn check_known(key: &str, value: &Json) -> Result<()> {
 impl Core {
     /// A setting by key, or by id.
     pub async fn get_setting(&self, _caller: &Caller, key_or_id: &str) -> Result<Config> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         let found = match uuid::Uuid::parse_str(key_or_id) {
             Ok(id) => configs::get(&mut conn, id, false).await?.filter(|c| c.project_id.is_none()),
             Err(_) => configs::get_by_key(&mut conn, None, &domain::config_key("key", key_or_id)?, false).await?,
@@ -43,7 +43,7 @@ impl Core {
     }
 
     pub async fn list_settings(&self, _caller: &Caller, params: ListParams<'_>) -> Result<Page<Config>> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         configs::list(&mut conn, Scope::Settings, params).await
     }
 
@@ -98,7 +98,7 @@ impl Core {
 
     /// A boolean setting the platform reads itself (None when unset or deleted).
     pub async fn setting_bool(&self, key: &str) -> Result<Option<bool>> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         Ok(configs::get_by_key(&mut conn, None, key, false)
             .await?
             .filter(|c| c.deleted_at.is_none())
@@ -107,7 +107,7 @@ impl Core {
 
     /// An integer setting the platform reads itself (None when unset, deleted or not an integer).
     pub async fn setting_i64(&self, key: &str) -> Result<Option<i64>> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         Ok(configs::get_by_key(&mut conn, None, key, false)
             .await?
             .filter(|c| c.deleted_at.is_none())

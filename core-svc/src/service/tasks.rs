@@ -25,7 +25,7 @@ impl Core {
     /// The task, if the caller may see it.
     async fn visible_task(&self, caller: &Caller, id: &str) -> Result<Task> {
         let id = domain::parse_id("id", id)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         let task = tasks::get(&mut conn, id).await?.ok_or(Error::not_found("task"))?;
         if caller.is_admin() || task.created_by == Some(caller.user_id) {
             return Ok(task);
@@ -46,7 +46,7 @@ impl Core {
     }
 
     pub async fn list_tasks(&self, caller: &Caller, params: ListParams<'_>) -> Result<Page<Task>> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         tasks::list(&mut conn, caller.user_id, caller.is_admin(), params).await
     }
 
@@ -73,7 +73,7 @@ impl Core {
     /// Cancels a queued task (or a failed one waiting for its retry).
     pub async fn cancel_task(&self, caller: &Caller, id: &str) -> Result<Task> {
         let task = self.visible_task(caller, id).await?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         tasks::cancel(&mut conn, task.id).await?.ok_or_else(|| {
             Error::failed_precondition(
                 "TASK_NOT_CANCELLABLE",
@@ -120,7 +120,7 @@ impl Core {
                 format!("the export is {}; download it once it has succeeded", task.status),
             ));
         }
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         tasks::output(&mut conn, task.id).await?.ok_or(Error::not_found("export"))
     }
 }

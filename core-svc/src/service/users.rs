@@ -54,7 +54,7 @@ impl Core {
 
     pub async fn get_user(&self, caller: &Caller, id: &str) -> Result<User> {
         let id = domain::parse_id("id", id)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         users::get_visible(&mut conn, caller.user_id, caller.is_admin(), &[id])
             .await?
             .pop()
@@ -63,12 +63,12 @@ impl Core {
 
     pub async fn batch_get_users(&self, caller: &Caller, ids: &[String]) -> Result<Vec<User>> {
         let ids = parse_ids(ids)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         users::get_visible(&mut conn, caller.user_id, caller.is_admin(), &ids).await
     }
 
     pub async fn list_users(&self, caller: &Caller, params: ListParams<'_>) -> Result<Page<User>> {
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         users::list(&mut conn, caller.user_id, caller.is_admin(), params).await
     }
 

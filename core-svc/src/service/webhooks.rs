@@ -130,7 +130,7 @@ impl Core {
 
     pub async fn get_webhook(&self, caller: &Caller, id: &str) -> Result<Webhook> {
         let id = domain::parse_id("id", id)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         self.managed_webhook(&mut conn, caller, id, false).await
     }
 
@@ -141,7 +141,7 @@ impl Core {
         params: ListParams<'_>,
     ) -> Result<Page<Webhook>> {
         let project_id = domain::parse_optional_id("project_id", project_id)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         if let Some(p) = project_id {
             access::project(&mut conn, caller, Some(p), None, Need::Manage, Lock::None).await?;
         }
@@ -224,7 +224,7 @@ impl Core {
         params: ListParams<'_>,
     ) -> Result<Page<WebhookDelivery>> {
         let webhook_id = domain::parse_optional_id("webhook_id", webhook_id)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         if let Some(w) = webhook_id {
             self.managed_webhook(&mut conn, caller, w, false).await?;
         }
@@ -233,7 +233,7 @@ impl Core {
 
     pub async fn get_webhook_delivery(&self, caller: &Caller, id: &str) -> Result<WebhookDelivery> {
         let id = domain::parse_id("id", id)?;
-        let mut conn = self.db.acquire().await?;
+        let mut conn = self.conn().await?;
         let d = webhooks::get_delivery(&mut conn, id).await?.ok_or(Error::not_found("webhook_delivery"))?;
         access::project(&mut conn, caller, Some(d.project_id), None, Need::Manage, Lock::None).await.map_err(|e| {
             match e {
