@@ -17,6 +17,8 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
     pub jwt_secret: Vec<u8>,
+    /// Lifetime of access tokens (`ACCESS_TOKEN_TTL_SECS`, default 900).
+    pub access_token_ttl: Duration,
     /// Creates this admin at start when no admin exists yet.
     pub admin: Option<(String, String)>,
     pub login_limits: LoginLimits,
@@ -36,6 +38,7 @@ impl std::fmt::Debug for Config {
             .field("metrics_addr", &self.metrics_addr)
             .field("database_max_connections", &self.database_max_connections)
             .field("admin_email", &self.admin.as_ref().map(|(e, _)| e))
+            .field("access_token_ttl", &self.access_token_ttl)
             .field("login_limits", &self.login_limits)
             .field("token_limit", &self.token_limit)
             .field("tasks", &self.tasks)
@@ -53,6 +56,21 @@ where
 {
     let raw = var(name).unwrap_or_else(|| default.to_string());
     raw.parse::<T>().map_err(|e| anyhow::anyhow!("{name}={raw:?}: {e}"))
+}
+
+/// Shortest and longest access-token lifetimes accepted: clients refresh ahead of expiry, so a few
+/// seconds would make them do little else; past a day a stolen token is worth too much.
+const ACCESS_TOKEN_TTL_RANGE: std::ops::RangeInclusive<u64> = 10..=86_400;
+
+fn access_token_ttl(secs: u64) -> anyhow::Result<Duration> {
+    if !ACCESS_TOKEN_TTL_RANGE.contains(&secs) {
+        bail!(
+            "ACCESS_TOKEN_TTL_SECS={secs}: must be between {} and {} seconds",
+            ACCESS_TOKEN_TTL_RANGE.start(),
+            ACCESS_TOKEN_TTL_RANGE.end()
+        );
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 impl Config {
@@ -75,6 +93,7 @@ impl Config {
             listen_addr: parse("CORE_LISTEN_ADDR", "127.0.0.1:50051")?,
             metrics_addr: parse("CORE_METRICS_ADDR", "127.0.0.1:9090")?,
             jwt_secret: jwt_secret.into_bytes(),
+            access_token_ttl: access_token_ttl(parse("ACCESS_TOKEN_TTL_SECS", "900")?)?,
             admin,
             login_limits: LoginLimits {
                 per_email: parse("LOGIN_RATE_LIMIT_PER_EMAIL", "10")?,
@@ -99,5 +118,20 @@ impl Config {
             },
             shutdown_grace: Duration::from_secs(parse("SHUTDOWN_GRACE_SECS", "25")?),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_token_ttl_is_bounded() {
+        assert_eq!(access_token_ttl(900).unwrap(), Duration::from_secs(900));
+        assert_eq!(access_token_ttl(10).unwrap(), Duration::from_secs(10));
+        for bad in [0, 9, 86_401] {
+            let err = access_token_ttl(bad).unwrap_err().to_string();
+            assert!(err.contains("ACCESS_TOKEN_TTL_SECS"), "{err}");
+        }
     }
 }
