@@ -31,7 +31,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(screenshotDir, { recursive: true });
   // Wait until the screen has loaded what it shows (no request in flight).
   await page.waitForLoadState('networkidle');
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`), animations: 'disabled' });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), animations: 'disabled', fullPage: true });
 }
 
 /** Signs out through the user menu. */

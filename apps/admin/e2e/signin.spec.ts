@@ -8,6 +8,8 @@ test('an admin signs in, sees the projects, and signs out', async ({ page, admin
   await page.getByRole('menuitem', { name: 'Projects' }).click();
   // Other tests make projects too: find ours like a user would.
   await page.getByRole('textbox', { name: 'Search' }).fill(project.slug);
+  // The search applies after a short debounce: wait until the list is filtered.
+  await expect(page).toHaveURL(new RegExp(`filter=.*${encodeURIComponent(project.slug)}`));
   await expect(page.getByRole('cell', { name: project.slug })).toBeVisible();
 
   await signOut(page);

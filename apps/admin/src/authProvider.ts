@@ -94,12 +94,12 @@ export function createAuthProvider(
       // Buttons and fields ask with their record, and follow the caller's role in its project.
       if (!record) return true;
       if (resource === 'projects' && action === 'create') return true;
-      const role =
-        resource === 'projects'
-          ? ((record.my_role as ProjectRole | undefined) ?? (record.id ? await projectRole(String(record.id)) : null))
-          : record.project_id
-            ? await projectRole(String(record.project_id))
-            : null;
+      // The record's project: the record itself for projects, and for a create button on a
+      // project's page (the record in context is then the project).
+      const role = record.project_id
+        ? await projectRole(String(record.project_id))
+        : ((record.my_role as ProjectRole | undefined) ??
+          (resource === 'projects' && record.id ? await projectRole(String(record.id)) : null));
       return role !== null && RANK[role] >= RANK[needed];
     },
   };

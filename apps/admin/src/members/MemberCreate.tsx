@@ -8,7 +8,7 @@ export const roleChoices = [
 ];
 
 const toProject = (_resource?: string, _id?: unknown, data?: Record<string, unknown>) =>
-  `projects/${String(data?.project_id)}/show/members`;
+  `/projects/${String(data?.project_id)}/show/members`;
 
 /** Add someone to a project by email (the user must exist; admins create users). */
 export const MemberCreate = () => {

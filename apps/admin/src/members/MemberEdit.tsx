@@ -4,7 +4,7 @@ import { ConflictGuard, LiveEdit, LiveForm } from '../conflict/ConflictGuard';
 import { roleChoices } from './MemberCreate';
 
 const toProject = (_resource?: string, _id?: unknown, data?: Record<string, unknown>) =>
-  `projects/${String(data?.project_id)}/show/members`;
+  `/projects/${String(data?.project_id)}/show/members`;
 
 export const MemberEdit = () => (
   <LiveEdit redirect={toProject} title="Change a member's role" {...notFoundProps('Member')}>

@@ -44,7 +44,7 @@ const EventTypesInput = () => (
 );
 
 const toProjectWebhooks = (_r?: string, _id?: unknown, data?: Record<string, unknown>) =>
-  `projects/${String(data?.project_id)}/show/webhooks`;
+  `/projects/${String(data?.project_id)}/show/webhooks`;
 
 /** After create, the secret is shown once (the API never returns it again). */
 export const WebhookCreate = () => {
