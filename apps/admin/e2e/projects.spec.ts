@@ -3,6 +3,7 @@ import { expect, screenshot, signIn, stack, test } from './fixtures';
 
 test('an admin creates a project, adds a member and sets a config', async ({ page, admin, newUser }) => {
   const member = await newUser({ name: 'Grace' });
+  const picked = await newUser({ name: 'Linus' });
   const slug = `shop-${uniq()}`;
   await signIn(page, stack.admin.email, stack.admin.password);
 
@@ -22,6 +23,13 @@ test('an admin creates a project, adds a member and sets a config', async ({ pag
   const row = page.getByRole('row').filter({ hasText: member.email });
   await expect(row).toBeVisible();
   await expect(row.getByRole('cell', { name: 'editor' })).toBeVisible();
+
+  // Admins may also pick the user from the list instead of typing the email.
+  await page.getByRole('link', { name: 'Add member' }).click();
+  await page.getByLabel('…or pick a user').fill(picked.email);
+  await page.getByRole('option', { name: picked.email }).click();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('row').filter({ hasText: picked.email })).toContainText('viewer');
   await screenshot(page, 'project-members');
 
   await page.getByRole('tab', { name: 'Configs' }).click();

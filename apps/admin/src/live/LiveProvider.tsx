@@ -2,7 +2,7 @@
 // the screens on display ask for, and one handler that turns each event into refetches of the
 // affected React Admin queries (lists, shown records), or into a "changed by someone else"
 // notice for a record being edited.
-import { useQueryClient } from '@tanstack/react-query';
+import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useLogout } from 'react-admin';
 import type { OwnRequests } from '../dataProvider';
@@ -23,6 +23,24 @@ interface Live {
 }
 
 const LiveContext = createContext<Live | null>(null);
+
+/**
+ * Refetches the matching queries. A query whose fetch is already in flight may have read the
+ * database before the change committed, and react-query folds an invalidation into a first fetch
+ * still running — the update would be lost. So in-flight fetches are cancelled first, and every
+ * matching query on screen fetches again.
+ */
+function refetch(queryClient: QueryClient, matches: (key: readonly unknown[]) => boolean): void {
+  const predicate = (q: { queryKey: readonly unknown[] }) => matches(q.queryKey);
+  // Only React Admin's data reads are cancelled: others (the role lookups behind canAccess) are
+  // awaited by code that would take a cancellation for "no access".
+  const dataRead = (q: { queryKey: readonly unknown[] }) => matches(q.queryKey) && DATA_READS.has(String(q.queryKey[1]));
+  void queryClient
+    .cancelQueries({ predicate: dataRead, fetchStatus: 'fetching' })
+    .then(() => queryClient.invalidateQueries({ predicate, refetchType: 'active' }));
+}
+
+const DATA_READS = new Set(['getList', 'getOne', 'getMany', 'getManyReference', 'getInfiniteList']);
 
 export function LiveProvider({
   session,
@@ -45,8 +63,18 @@ export function LiveProvider({
         token: () => session.accessToken(),
         socket: (url) => new WebSocket(url) as unknown as SocketLike,
         onState: setState,
+        // Close the gap between a screen's first fetch and its subscription: refetch what is on
+        // screen (active queries) once the subscription is live. Records being edited are left
+        // alone, as for events.
+        onLive: () => {
+          const edited = new Set(editing.keys());
+          refetch(
+            queryClient,
+            (key) => !(key[1] === 'getOne' && edited.has(`${String(key[0])}:${String((key[2] as { id?: unknown })?.id)}`)),
+          );
+        },
       }),
-    [realtimeUrl, session],
+    [realtimeUrl, session, queryClient, editing],
   );
   const handler = useMemo(
     () => (frame: EventFrame) => {
@@ -57,7 +85,7 @@ export function LiveProvider({
         for (const l of editing.get(key)!) l(frame);
       }
       const edited = new Set(editing.keys());
-      void queryClient.invalidateQueries({ predicate: (q) => isStale(q.queryKey, e, edited) });
+      refetch(queryClient, (key) => isStale(key, e, edited));
     },
     [queryClient, editing, own],
   );

@@ -63,6 +63,8 @@ type Key = readonly unknown[];
  */
 export function isStale(key: Key, e: LiveEvent, editing: ReadonlySet<string>): boolean {
   const [resource, method, params] = key;
+  // React Admin caches canAccess answers; membership and project changes can change them.
+  if (resource === 'auth') return method === 'canAccess' && /^(member|project)\./.test(e.type);
   if (typeof resource !== 'string' || !resourcesFor(e).includes(resource)) return false;
   if (method === 'getOne' && params && typeof params === 'object' && 'id' in params) {
     return !editing.has(`${resource}:${String((params as { id: unknown }).id)}`);

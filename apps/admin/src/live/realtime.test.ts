@@ -78,6 +78,36 @@ describe('RealtimeClient', () => {
     expect(got.map((e) => e.seq)).toEqual([11]);
   });
 
+  it('says when a fresh subscription is live, not when one resumes', async () => {
+    const live: string[] = [];
+    const sockets: FakeSocket[] = [];
+    const timers: (() => void)[] = [];
+    const client = new RealtimeClient({
+      url: 'ws://rt.test/ws',
+      token: async () => 't',
+      socket: () => (sockets.push(new FakeSocket()), sockets.at(-1)!),
+      setTimer: (fn) => timers.push(fn),
+      onLive: (c) => live.push(c),
+    });
+    client.subscribe('project:p1', () => {});
+    client.start();
+    const open = async () => {
+      await new Promise((r) => setTimeout(r, 0));
+      sockets.at(-1)!.open();
+      sockets.at(-1)!.frame({ type: 'authenticated' });
+      return sockets.at(-1)!;
+    };
+    const s1 = await open();
+    s1.frame({ type: 'subscribed', channel: 'project:p1', seq: 7 });
+    expect(live).toEqual(['project:p1']);
+    s1.drop();
+    timers.shift()!();
+    const s2 = await open();
+    s2.frame({ type: 'subscribed', channel: 'project:p1', seq: 9 });
+    // Resumed with after=7: the replay brings what was missed, no refetch needed.
+    expect(live).toEqual(['project:p1']);
+  });
+
   it('shares a channel between screens and unsubscribes when the last one leaves', async () => {
     const { client, connect } = setup();
     client.start();
@@ -197,5 +227,9 @@ describe('live invalidation', () => {
     expect(isStale(['configs', 'getOne', { id: 'c1' }], ev, new Set(['configs:c1']))).toBe(false);
     expect(isStale(['configs', 'getManyReference', {}], ev, new Set(['configs:c1']))).toBe(true);
     expect(isStale(['users', 'getList', {}], ev, new Set())).toBe(false);
+    // Who may do what follows membership changes.
+    expect(isStale(['auth', 'canAccess', {}], ev, new Set())).toBe(false);
+    expect(isStale(['auth', 'canAccess', {}], e('member.updated', 'member'), new Set())).toBe(true);
+    expect(isStale(['auth', 'checkAuth', {}], e('member.updated', 'member'), new Set())).toBe(false);
   });
 });

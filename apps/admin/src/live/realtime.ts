@@ -45,6 +45,12 @@ export interface RealtimeDeps {
   /** Reconnect delays (ms), the last one repeating. */
   backoff?: number[];
   onState?: (s: ConnectionState) => void;
+  /**
+   * A fresh subscription (no `after`) is live from now on. What the screen fetched before this
+   * moment may already be stale — a change committed between the fetch and the subscription
+   * reaches no one — so the screen should fetch again.
+   */
+  onLive?: (channel: string) => void;
 }
 
 interface Channel {
@@ -200,7 +206,10 @@ export class RealtimeClient {
         const ch = this.channels.get(f.channel);
         // A fresh subscription starts at the server's latest seq. A resumed one keeps its `after`:
         // its replay is still on the way, and a disconnect now must not skip it.
-        if (ch && ch.cursor === null && typeof f.seq === 'number') ch.cursor = f.seq;
+        if (ch && ch.cursor === null && typeof f.seq === 'number') {
+          ch.cursor = f.seq;
+          this.deps.onLive?.(f.channel);
+        }
         break;
       }
       case 'event': {
