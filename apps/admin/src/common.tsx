@@ -1,6 +1,5 @@
 // Small pieces shared by the resources.
 import { Alert } from '@mui/material';
-import type { ReactNode } from 'react';
 import {
   DeleteWithConfirmButton,
   useCanAccess,
@@ -28,13 +27,6 @@ export const notFoundProps = (what: string) => ({
 export function useIsAdmin(): boolean {
   const { permissions } = usePermissions();
   return permissions === 'admin';
-}
-
-/** Renders children only when the caller may do `action` on the record in context. */
-export function IfCan({ resource, action, children }: { resource: string; action: string; children: ReactNode }) {
-  const record = useRecordContext();
-  const { canAccess } = useCanAccess({ resource, action, record });
-  return canAccess ? <>{children}</> : null;
 }
 
 /** JSON shown compactly, as a code block. */
