@@ -9,6 +9,8 @@
 #   ensure_cargo                  put ~/.cargo/bin on PATH when cargo is not already there
 #   ensure_buf / ensure_grpcurl   project-local tools under .data/tools (npm / PyPI)
 #   ensure_node_clients           npm ci of the outside-client tests (ra-data-simple-rest, graphql-request)
+#   ensure_apps                   npm ci of the apps/ workspace (the admin panel and its test kit)
+#   ensure_chromium               Debian's Chromium, for the browser tests
 #   free_port [PREFERRED]         print PREFERRED when nothing listens there, else a free port
 #   start_postgres DIR [PORT]     private cluster under DIR; sets PG_PORT and PG_URL
 #   stop_postgres DIR
@@ -523,6 +525,26 @@ ensure_node_clients() {
     log "installing the npm packages of $dir (npm ci)"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci in $dir failed"
   done
+}
+
+# The apps/ npm workspace (apps/package-lock.json, one lock for every app), into apps/node_modules.
+# Never a browser download: the browser tests drive Debian's Chromium (ensure_chromium).
+# Skipped when the installed tree is newer than the lock file.
+ensure_apps() {
+  local dir="$PLATFORM_ROOT/apps"
+  command -v npm >/dev/null 2>&1 || apt_install npm
+  if [ -f "$dir/node_modules/.package-lock.json" ] &&
+    [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return 0
+  fi
+  log "installing the npm packages of apps/ (npm ci)"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2) ||
+    die "npm ci in $dir failed"
+}
+
+# Debian's Chromium (/usr/bin/chromium), which Playwright drives in the browser tests.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
 }
 
 # --- throw-away servers for tests --------------------------------------------------------------

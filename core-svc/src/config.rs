@@ -24,6 +24,8 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
     pub jwt_secret: SecretSlice<u8>,
+    /// Lifetime of access tokens (`ACCESS_TOKEN_TTL_SECS`, default 900).
+    pub access_token_ttl: Duration,
     /// Creates this admin (email, password) at start when no admin exists yet.
     pub admin: Option<(String, SecretString)>,
     pub login_limits: LoginLimits,
@@ -49,6 +51,7 @@ impl std::fmt::Debug for Config {
             .field("database_max_connections", &self.database_max_connections)
             .field("admin", &self.admin)
             .field("jwt_secret", &self.jwt_secret)
+            .field("access_token_ttl", &self.access_token_ttl)
             .field("login_limits", &self.login_limits)
             .field("token_limit", &self.token_limit)
             .field("tasks", &self.tasks)
@@ -67,6 +70,21 @@ where
 {
     let raw = var(name).unwrap_or_else(|| default.to_string());
     raw.parse::<T>().map_err(|e| anyhow::anyhow!("{name}={raw:?}: {e}"))
+}
+
+/// Access tokens live at least 10 s (tests use short lives; shorter would make clients do little
+/// but refresh) and at most a day (past that a stolen token is worth too much).
+const ACCESS_TOKEN_TTL_RANGE: std::ops::RangeInclusive<u64> = 10..=86_400;
+
+fn access_token_ttl(secs: u64) -> anyhow::Result<Duration> {
+    if !ACCESS_TOKEN_TTL_RANGE.contains(&secs) {
+        bail!(
+            "ACCESS_TOKEN_TTL_SECS={secs}: must be between {} and {} seconds",
+            ACCESS_TOKEN_TTL_RANGE.start(),
+            ACCESS_TOKEN_TTL_RANGE.end()
+        );
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 impl Config {
@@ -91,6 +109,7 @@ impl Config {
             listen_addr: parse("CORE_LISTEN_ADDR", "127.0.0.1:50051")?,
             metrics_addr: parse("CORE_METRICS_ADDR", "127.0.0.1:9090")?,
             jwt_secret: jwt_secret.into_bytes().into(),
+            access_token_ttl: access_token_ttl(parse("ACCESS_TOKEN_TTL_SECS", "900")?)?,
             admin,
             login_limits: LoginLimits {
                 per_email: parse("LOGIN_RATE_LIMIT_PER_EMAIL", "10")?,
@@ -137,6 +156,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn access_token_ttl_is_bounded() {
+        assert_eq!(access_token_ttl(900).unwrap(), Duration::from_secs(900));
+        assert_eq!(access_token_ttl(10).unwrap(), Duration::from_secs(10));
+        for bad in [0, 9, 86_401] {
+            let err = access_token_ttl(bad).unwrap_err().to_string();
+            assert!(err.contains("ACCESS_TOKEN_TTL_SECS"), "{err}");
+        }
+    }
+
+    #[test]
     fn debug_shows_no_secret() {
         let config = Config {
             database_url: "postgres://u:db-password@h/d".into(),
@@ -147,6 +176,7 @@ mod tests {
             listen_addr: "127.0.0.1:0".parse().unwrap(),
             metrics_addr: "127.0.0.1:0".parse().unwrap(),
             jwt_secret: b"jwt-secret-jwt-secret-jwt-secret-0".to_vec().into(),
+            access_token_ttl: Duration::from_secs(900),
             admin: Some(("admin@x.test".into(), "admin-password-1".into())),
             login_limits: LoginLimits { per_email: 1, per_addr: 1, window: Duration::from_secs(1) },
             token_limit: None,

@@ -23,6 +23,7 @@ use crate::{
     error::{Error, Result},
 };
 
+/// Default lifetime of access tokens (`ACCESS_TOKEN_TTL_SECS`).
 pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(15);
 pub const REFRESH_TOKEN_TTL: Duration = Duration::days(30);
 pub const API_TOKEN_PREFIX: &str = "psm_";
@@ -84,16 +85,27 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    access_ttl: Duration,
 }
 
 impl TokenKeys {
+    /// Access tokens issued from now on live `ttl` (default [`ACCESS_TOKEN_TTL`]).
+    pub fn with_access_ttl(self, ttl: std::time::Duration) -> Self {
+        Self { access_ttl: Duration::from_std(ttl).unwrap_or(ACCESS_TOKEN_TTL), ..self }
+    }
+
     pub fn new(secret: &SecretSlice<u8>) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         validation.leeway = 5;
         let key = secret.expose_secret();
-        Self { encoding: EncodingKey::from_secret(key), decoding: DecodingKey::from_secret(key), validation }
+        Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            access_ttl: ACCESS_TOKEN_TTL,
+        }
     }
 
     pub fn issue(
@@ -103,7 +115,7 @@ impl TokenKeys {
         session_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(SecretString, DateTime<Utc>)> {
-        let exp = now + ACCESS_TOKEN_TTL;
+        let exp = now + self.access_ttl;
         let claims = AccessClaims {
             sub: user_id,
             sid: session_id,
@@ -161,6 +173,18 @@ mod tests {
             Err(Error::Unauthenticated { reason, .. }) => assert_eq!(reason, "TOKEN_EXPIRED"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn access_token_lifetime_is_configurable() {
+        let keys = TokenKeys::new(&b"test-secret-test-secret-test-secret".to_vec().into());
+        let now = Utc::now();
+        let (_, exp) = keys.issue(Uuid::now_v7(), UserRole::User, Uuid::now_v7(), now).unwrap();
+        assert_eq!(exp - now, ACCESS_TOKEN_TTL);
+        let short = keys.with_access_ttl(std::time::Duration::from_secs(20));
+        let (token, exp) = short.issue(Uuid::now_v7(), UserRole::User, Uuid::now_v7(), now).unwrap();
+        assert_eq!(exp - now, Duration::seconds(20));
+        assert_eq!(short.verify(token.expose_secret()).unwrap().exp, exp.timestamp());
     }
 
     #[tokio::test]

@@ -87,7 +87,7 @@ impl App {
             cache: Cache::new(redis.clone()),
             task_queue: crate::tasks::queue_key(options.get_database().unwrap_or("platform")).into(),
             redis,
-            keys: TokenKeys::new(&config.jwt_secret),
+            keys: TokenKeys::new(&config.jwt_secret).with_access_ttl(config.access_token_ttl),
             login_limits: config.login_limits,
             token_limit: config.token_limit,
             webhook_allow_private: config.tasks.webhook_allow_private,

@@ -1,6 +1,6 @@
 //! rest-edge configuration, from environment variables (defaults documented in `.env.example`).
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
 use edge_kit::config::{
     CORE_CALL_TIMEOUT_MS_VAR, CORE_GRPC_URL_VAR, CallTimeout, ConfigError, CoreGrpcUrl, DEFAULT_CORE_CALL_TIMEOUT_MS,
@@ -48,6 +48,9 @@ impl std::str::FromStr for CorsOrigins {
     }
 }
 
+/// Variable naming a directory of static files (the built admin panel) served at [`ADMIN_PATH`].
+pub const ADMIN_STATIC_DIR_VAR: &str = "ADMIN_STATIC_DIR";
+
 /// Everything rest-edge needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -59,6 +62,8 @@ pub struct Config {
     pub core_call_timeout: CallTimeout,
     /// Browser origins allowed to call the API.
     pub cors_allowed_origins: CorsOrigins,
+    /// The built admin panel (`apps/admin/dist`), served at `/admin/`; None: not served.
+    pub admin_static_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -74,8 +79,25 @@ impl Config {
             core_grpc_url: env.parse_or(CORE_GRPC_URL_VAR, DEFAULT_CORE_GRPC_URL)?,
             core_call_timeout: env.parse_or(CORE_CALL_TIMEOUT_MS_VAR, DEFAULT_CORE_CALL_TIMEOUT_MS)?,
             cors_allowed_origins: env.parse_or(CORS_ALLOWED_ORIGINS_VAR, DEFAULT_CORS_ALLOWED_ORIGINS)?,
+            admin_static_dir: admin_static_dir(env)?,
         })
     }
+}
+
+/// [`ADMIN_STATIC_DIR_VAR`]: unset, or a directory holding an `index.html` (checked at start, so a
+/// wrong path fails the process rather than every page).
+fn admin_static_dir(env: &Env) -> Result<Option<PathBuf>, ConfigError> {
+    let Some(value) = env.get(ADMIN_STATIC_DIR_VAR)? else { return Ok(None) };
+    let dir = PathBuf::from(&value);
+    if !dir.join("index.html").is_file() {
+        return Err(ConfigError::Invalid {
+            var: ADMIN_STATIC_DIR_VAR.to_owned(),
+            value,
+            reason: "not a directory with an index.html (build the panel first: npm run build in apps/)".into(),
+            example: "apps/admin/dist".into(),
+        });
+    }
+    Ok(Some(dir))
 }
 
 #[cfg(test)]
@@ -88,6 +110,19 @@ mod tests {
         assert_eq!(config.listen_addr, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.core_grpc_url.as_str(), "http://127.0.0.1:50051");
         assert_eq!(config.cors_allowed_origins, CorsOrigins::Any);
+        assert_eq!(config.admin_static_dir, None);
+    }
+
+    #[test]
+    fn admin_static_dir_must_hold_an_index() {
+        let dir = std::env::temp_dir().join(format!("rest-edge-admin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let env = Env::from_pairs([(ADMIN_STATIC_DIR_VAR, dir.to_str().unwrap())]);
+        let err = Config::from_vars(&env).unwrap_err().to_string();
+        assert!(err.contains(ADMIN_STATIC_DIR_VAR) && err.contains("index.html"), "{err}");
+        std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
+        assert_eq!(Config::from_vars(&env).unwrap().admin_static_dir, Some(dir.clone()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

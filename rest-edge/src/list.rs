@@ -24,7 +24,10 @@ pub const MAX_PAGE_SIZE: i64 = 1000;
 /// When a client asks without a range.
 pub const DEFAULT_PAGE_SIZE: i64 = 100;
 
-/// What a resource's list accepts: `(REST name, proto name)` pairs.
+/// What a resource's list accepts: `(REST name, proto name)` pairs. A proto name written
+/// `field=template` filters `field` by the template with `{}` replaced by the client's value: the
+/// REST field is a view of a core field in core's terms (e.g. events' `project_id` is the channel
+/// `project:<id>`).
 #[derive(Debug, Clone, Copy)]
 pub struct ListSpec {
     /// The resource name used in `Content-Range`.
@@ -37,12 +40,31 @@ pub struct ListSpec {
 }
 
 impl ListSpec {
-    fn filter_field(&self, name: &str) -> Option<&'static str> {
-        self.filters.iter().find(|(rest, _)| *rest == name).map(|(_, aip)| *aip)
+    fn filter_field(&self, name: &str) -> Option<FilterField> {
+        self.filters.iter().find(|(rest, _)| *rest == name).map(|(_, aip)| match aip.split_once('=') {
+            Some((field, template)) => FilterField { field, template: Some(template) },
+            None => FilterField { field: aip, template: None },
+        })
     }
 
     fn sort_field(&self, name: &str) -> Option<&'static str> {
         self.sorts.iter().find(|(rest, _)| *rest == name).map(|(_, aip)| *aip)
+    }
+}
+
+/// The core field a REST filter key stands for.
+#[derive(Debug, Clone, Copy)]
+struct FilterField {
+    field: &'static str,
+    template: Option<&'static str>,
+}
+
+impl FilterField {
+    fn value(&self, client: &str) -> String {
+        match self.template {
+            Some(t) => t.replace("{}", client),
+            None => client.to_string(),
+        }
     }
 }
 
@@ -128,10 +150,11 @@ pub fn plan_from(
             "_" | "embed" => {}
             other => {
                 let (name, op) = split_op(other);
-                let aip = spec.filter_field(name).ok_or_else(|| unknown_filter(spec, other))?;
+                let ff = spec.filter_field(name).ok_or_else(|| unknown_filter(spec, other))?;
+                let (aip, value) = (ff.field, ff.value(value));
                 match p.restrictions.iter_mut().find(|(f, o, _)| f == aip && *o == op && op == "=") {
-                    Some((_, _, values)) => values.push(value.clone()),
-                    None => p.restrictions.push((aip.to_string(), op, vec![value.clone()])),
+                    Some((_, _, values)) => values.push(value),
+                    None => p.restrictions.push((aip.to_string(), op, vec![value])),
                 }
             }
         }
@@ -286,8 +309,8 @@ fn parse_filter_json(raw: &str, spec: &ListSpec, p: &mut Parsed) -> Result<(), P
             continue;
         }
         let (name, op) = split_op(&key);
-        let aip = spec.filter_field(name).ok_or_else(|| unknown_filter(spec, &key))?;
-        let values = match value {
+        let ff = spec.filter_field(name).ok_or_else(|| unknown_filter(spec, &key))?;
+        let values: Vec<String> = match value {
             // React Admin sends null for a cleared filter input.
             Value::Null => continue,
             Value::Array(items) => {
@@ -305,7 +328,8 @@ fn parse_filter_json(raw: &str, spec: &ListSpec, p: &mut Parsed) -> Result<(), P
                 vec![scalar(&other).ok_or_else(|| ("filter", format!("{key}: must be a string, number or list")))?]
             }
         };
-        p.restrictions.push((aip.to_string(), op, values));
+        let values = values.iter().map(|v| ff.value(v)).collect();
+        p.restrictions.push((ff.field.to_string(), op, values));
     }
     Ok(())
 }
@@ -393,6 +417,26 @@ mod tests {
         assert_eq!(p.filter, r#"status = "active" AND "foo""#);
         assert_eq!(p.content_range(&SPEC, 10, 42), "projects 10-19/42");
         assert_eq!(p.content_range(&SPEC, 0, 0), "projects */0");
+    }
+
+    #[test]
+    fn templated_filter_fields() {
+        const EVENTS: ListSpec = ListSpec {
+            resource: "events",
+            filters: &[("channel", "channel"), ("project_id", "channel=project:{}")],
+            sorts: &[("id", "seq")],
+            ids_by_get: true,
+        };
+        let plan = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<_> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            plan_from(&pairs, None, &EVENTS).unwrap()
+        };
+        assert_eq!(plan(&[("filter", r#"{"project_id":"p1"}"#)]).filter, r#"channel = "project:p1""#);
+        assert_eq!(plan(&[("project_id", "p\"2")]).filter, r#"channel = "project:p\"2""#);
+        assert_eq!(
+            plan(&[("filter", r#"{"project_id":["a","b"]}"#)]).filter,
+            r#"(channel = "project:a" OR channel = "project:b")"#
+        );
     }
 
     #[test]

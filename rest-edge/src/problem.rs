@@ -221,6 +221,11 @@ impl ApiError {
 
 /// gRPC field paths use proto names; REST records use SPEC names.
 fn rest_field_name(field: &str) -> String {
+    // Violations name the field in the gRPC request, which nests the resource in updates and some
+    // creates (`UpdateProjectRequest.project.name`, `CreateWebhookRequest.webhook.secret`); a REST
+    // body is the resource itself (`name`, `secret`), and that is where a form shows the error.
+    const NESTED: [&str; 6] = ["project.", "user.", "config.", "member.", "setting.", "webhook."];
+    let field = NESTED.iter().find_map(|p| field.strip_prefix(p)).unwrap_or(field);
     match field {
         "create_time" => "created_at",
         "update_time" => "updated_at",
@@ -519,9 +524,15 @@ mod tests {
         let resp = ApiError::from_core(e, &id).into_response();
         assert_eq!(resp.headers()["retry-after"], "2");
         let mut e = core(Code::InvalidArgument);
-        e.violations = vec![FieldViolation { field: "order_by".into(), description: "bad".into() }];
+        e.violations = ["order_by", "webhook.secret", "project.name", "event_types[0]"]
+            .into_iter()
+            .map(|f| FieldViolation { field: f.into(), description: "bad".into() })
+            .collect();
         match ApiError::from_core(e, &id) {
-            ApiError::Unprocessable(Json(p)) => assert_eq!(p.errors[0].field, "sort"),
+            ApiError::Unprocessable(Json(p)) => {
+                let fields: Vec<_> = p.errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(fields, ["sort", "secret", "name", "event_types[0]"]);
+            }
             other => panic!("{other:?}"),
         }
     }

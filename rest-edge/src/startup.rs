@@ -14,6 +14,8 @@ use crate::{
 
 /// Where the API lives.
 pub const BASE_PATH: &str = "/api/v1";
+/// Where the admin panel is served when [`Config::admin_static_dir`] is set.
+pub const ADMIN_PATH: &str = "/admin";
 
 /// rest-edge, bound and ready to serve.
 pub struct App {
@@ -54,12 +56,27 @@ pub fn api_routes(core: CoreClient, origins: &CorsOrigins) -> Route {
     Route::new().nest(BASE_PATH, api)
 }
 
+/// The built admin panel as static files. It routes with URL fragments (`/admin/#/projects`), so
+/// every page is `index.html` and no fallback is needed: a missing file is a plain 404 (which the
+/// panel reads as "no runtime config.json" and uses same-origin defaults). `index.html` is
+/// revalidated on every load (the panel fetches `config.json` with `no-store`), so a new build or
+/// config shows at once; the content-hashed assets may be cached.
+fn admin_files(dir: &std::path::Path) -> impl poem::Endpoint + 'static {
+    poem::endpoint::StaticFilesEndpoint::new(dir)
+        .index_file("index.html")
+        .no_cache_index()
+        .redirect_to_slash_directory()
+}
+
 impl App {
     /// Binds the listener and wires the app. core-svc need not be up: the channel connects on
     /// first use and `/readyz` reports it until then.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let core = CoreClient::connect_lazy(&config.core_grpc_url, config.core_call_timeout.0);
-        let routes = api_routes(core.clone(), &config.cors_allowed_origins);
+        let mut routes = api_routes(core.clone(), &config.cors_allowed_origins);
+        if let Some(dir) = &config.admin_static_dir {
+            routes = routes.nest(ADMIN_PATH, admin_files(dir));
+        }
         let endpoint = edge_kit::http::app(routes, core, Metrics::global_or_new());
         let acceptor = edge_kit::server::bind(config.listen_addr)
             .await

@@ -211,6 +211,18 @@ await check('events: nine methods', async () => {
     target: 'resource_id', id: project.id, pagination: page(5), sort: sort(), filter: {},
   });
   assert(ref.total >= 1 && ref.data.every((e) => e.resource_id === project.id), 'getManyReference');
+  // A project's audit log: ReferenceManyField reference="events" target="project_id".
+  const byProject = await admin.getManyReference('events', {
+    target: 'project_id', id: project.id, pagination: page(50), sort: sort('seq', 'DESC'), filter: { type: 'config.*' },
+  });
+  assert(
+    byProject.total >= 1 && byProject.data.every((e) => e.channels.includes(`project:${project.id}`) && e.type.startsWith('config.')),
+    'getManyReference by project_id',
+  );
+  const since = await admin.getList('events', {
+    pagination: page(5), sort: sort('seq', 'ASC'), filter: { occurred_at_gte: new Date(Date.now() + 3600e3).toISOString() },
+  });
+  assert(since.total === 0, 'occurred_at_gte in the future matches nothing');
   await rejects(admin.create('events', { data: {} }), 405);
   await rejects(admin.update('events', { id: r.data[0].id, data: {}, previousData: {} }), 405);
   await rejects(admin.updateMany('events', { ids: [r.data[0].id], data: {} }), 405);

@@ -124,6 +124,7 @@ pub async fn spawn_core_with(opts: CoreOptions) -> TestCore {
         listen_addr: "127.0.0.1:0".parse().unwrap(),
         metrics_addr: "127.0.0.1:0".parse().unwrap(),
         jwt_secret: b"test-jwt-secret-test-jwt-secret-0123".to_vec().into(),
+        access_token_ttl: Duration::from_secs(900),
         admin: Some((admin_email.clone(), ADMIN_PASSWORD.into())),
         login_limits: opts.login_limits,
         token_limit: opts.token_limit,

@@ -17,11 +17,15 @@ pub const SPEC: ListSpec = ListSpec {
     filters: &[
         ("id", "id"),
         ("channel", "channel"),
+        // A project's events are those on its channel (React Admin: ReferenceManyField
+        // reference="events" target="project_id").
+        ("project_id", "channel=project:{}"),
         ("type", "type"),
         ("actor_id", "actor_id"),
         ("resource_type", "resource_type"),
         ("resource_id", "resource_id"),
         ("seq", "seq"),
+        ("occurred_at", "occur_time"),
     ],
     sorts: &[("id", "seq"), ("seq", "seq"), ("occurred_at", "occur_time")],
     ids_by_get: true,
@@ -81,9 +85,10 @@ impl EventsApi {
 impl EventsApi {
     /// List events
     ///
-    /// The channels the caller may read. Filters: `id` (alone: getMany), `channel`, `type` (a trailing `*` matches a
-    /// prefix), `actor_id`, `resource_type`, `resource_id`, `seq` (also `seq_gt`, `seq_gte`,
-    /// `seq_lt`, `seq_lte`). Sort: `id` (= `seq`), `seq`, `occurred_at`.
+    /// The channels the caller may read. Filters: `id` (alone: getMany), `channel`, `project_id`
+    /// (the channel `project:<id>`), `type` (a trailing `*` matches a prefix), `actor_id`,
+    /// `resource_type`, `resource_id`, `seq` and `occurred_at` (RFC 3339; both also with `_gt`,
+    /// `_gte`, `_lt`, `_lte`). Sort: `id` (= `seq`), `seq`, `occurred_at`.
     #[oai(path = "/events", method = "get", operation_id = "listEvents")]
     #[allow(clippy::too_many_arguments)]
     async fn list(

@@ -1,0 +1,30 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startStack } from '@platform-sm/testkit';
+import { publishStack } from '@platform-sm/testkit/playwright';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Access tokens of the suite's stack live this long, so the refresh test sees several expire. */
+export const ACCESS_TOKEN_TTL_SECS = 20;
+
+export default async function globalSetup() {
+  const logDir = process.env.E2E_LOG_DIR || mkdtempSync(join(tmpdir(), 'platform-sm-e2e-'));
+  const stack = await startStack({
+    adminDist: resolve(here, '../dist'),
+    logDir,
+    coreEnv: {
+      ACCESS_TOKEN_TTL_SECS: String(ACCESS_TOKEN_TTL_SECS),
+      // Every test signs in from 127.0.0.1; the limiter itself is tested in Rust.
+      LOGIN_RATE_LIMIT_PER_ADDR: '100000',
+      LOGIN_RATE_LIMIT_PER_EMAIL: '1000',
+    },
+  });
+  console.log(`stack up: ${stack.adminUrl} (logs in ${logDir})`);
+  publishStack(stack);
+  return async () => {
+    await stack.stop();
+  };
+}
