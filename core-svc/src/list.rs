@@ -93,13 +93,21 @@ pub struct ListParams<'a> {
     pub skip: i32,
 }
 
-#[derive(Debug, Clone)]
-enum Value {
+/// A filter value, bound as a query parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
     Uuid(Uuid),
     Text(String),
     Bool(bool),
     Int(i64),
     Time(DateTime<Utc>),
+}
+
+/// One piece of a list query's WHERE clause: SQL text or a bound value ([`Plan::where_pieces`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Sql(&'static str),
+    Bind(Value),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,34 +334,56 @@ impl Plan {
         self.terms.iter().any(|t| matches!(t, Term::AnyOf(group) if group.iter().any(|r| r.field.name == name)))
     }
 
-    /// Appends ` AND <filter>` for every term.
+    /// Appends ` AND <filter>` for every term: [`Self::where_pieces`], values bound.
     pub fn push_where(&self, qb: &mut QueryBuilder<Postgres>, spec: &Spec) {
+        for piece in self.where_pieces(spec) {
+            match piece {
+                Piece::Sql(sql) => qb.push(sql),
+                Piece::Bind(Value::Uuid(v)) => qb.push_bind(v),
+                Piece::Bind(Value::Text(v)) => qb.push_bind(v),
+                Piece::Bind(Value::Bool(v)) => qb.push_bind(v),
+                Piece::Bind(Value::Int(v)) => qb.push_bind(v),
+                Piece::Bind(Value::Time(v)) => qb.push_bind(v),
+            };
+        }
+    }
+
+    /// The filter as ` AND (…)` per term, in order: SQL text that comes only from the static
+    /// field tables and keywords (hence `&'static str`), and the values to bind. Pure, so tests
+    /// can check that no client text ever becomes SQL.
+    pub fn where_pieces(&self, spec: &Spec) -> Vec<Piece> {
+        let mut out = Vec::new();
         for term in &self.terms {
-            qb.push(" AND (");
+            out.push(Piece::Sql(" AND ("));
             match term {
                 Term::AnyOf(group) => {
                     for (n, r) in group.iter().enumerate() {
                         if n > 0 {
-                            qb.push(" OR ");
+                            out.push(Piece::Sql(" OR "));
                         }
-                        push_restriction(qb, r);
+                        restriction_pieces(&mut out, r);
                     }
                 }
                 Term::Text(text) => {
                     let pattern = format!("%{}%", escape_like(text));
                     for (n, expr) in spec.search.iter().enumerate() {
                         if n > 0 {
-                            qb.push(" OR ");
+                            out.push(Piece::Sql(" OR "));
                         }
-                        qb.push(*expr).push(" ILIKE ").push_bind(pattern.clone());
+                        out.extend([
+                            Piece::Sql(expr),
+                            Piece::Sql(" ILIKE "),
+                            Piece::Bind(Value::Text(pattern.clone())),
+                        ]);
                     }
                     if spec.search.is_empty() {
-                        qb.push("false");
+                        out.push(Piece::Sql("false"));
                     }
                 }
             }
-            qb.push(")");
+            out.push(Piece::Sql(")"));
         }
+        out
     }
 
     pub fn push_order_limit(&self, qb: &mut QueryBuilder<Postgres>) {
@@ -401,7 +431,7 @@ impl Plan {
     }
 }
 
-fn push_restriction(qb: &mut QueryBuilder<Postgres>, r: &Restriction) {
+fn restriction_pieces(out: &mut Vec<Piece>, r: &Restriction) {
     let op = match r.op {
         Op::Eq => " = ",
         Op::Ne => " <> ",
@@ -411,31 +441,23 @@ fn push_restriction(qb: &mut QueryBuilder<Postgres>, r: &Restriction) {
         Op::Ge => " >= ",
         Op::Has => " ILIKE ",
     };
+    let (sql, bind) = (Piece::Sql, Piece::Bind);
     match (&r.field.kind, &r.value) {
         (Kind::ArrayContains, Value::Text(t)) => {
-            qb.push_bind(t.clone()).push(" = ANY(").push(r.field.sql).push(")");
+            out.extend([bind(Value::Text(t.clone())), sql(" = ANY("), sql(r.field.sql), sql(")")]);
         }
         (Kind::IsSet, Value::Bool(b)) => {
             let is_set = *b == (r.op == Op::Eq);
-            qb.push(r.field.sql).push(if is_set { " IS NOT NULL" } else { " IS NULL" });
+            out.extend([sql(r.field.sql), sql(if is_set { " IS NOT NULL" } else { " IS NULL" })]);
         }
         (Kind::Glob, Value::Text(t)) if t.ends_with('*') => {
             let prefix = format!("{}%", escape_like(&t[..t.len() - 1]));
-            qb.push(r.field.sql).push(" LIKE ").push_bind(prefix);
+            out.extend([sql(r.field.sql), sql(" LIKE "), bind(Value::Text(prefix))]);
         }
         (_, Value::Text(t)) if r.op == Op::Has => {
-            qb.push(r.field.sql).push(op).push_bind(format!("%{}%", escape_like(t)));
+            out.extend([sql(r.field.sql), sql(op), bind(Value::Text(format!("%{}%", escape_like(t))))]);
         }
-        (_, value) => {
-            qb.push(r.field.sql).push(op);
-            match value {
-                Value::Uuid(v) => qb.push_bind(*v),
-                Value::Text(v) => qb.push_bind(v.clone()),
-                Value::Bool(v) => qb.push_bind(*v),
-                Value::Int(v) => qb.push_bind(*v),
-                Value::Time(v) => qb.push_bind(*v),
-            };
-        }
+        (_, value) => out.extend([sql(r.field.sql), sql(op), bind(value.clone())]),
     }
 }
 
@@ -669,3 +691,4 @@ mod tests {
         assert!(SPEC.plan(ListParams { skip: i32::MAX, ..Default::default() }).is_err());
     }
 }
+
