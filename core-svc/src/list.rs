@@ -177,7 +177,9 @@ impl Spec {
         let fingerprint = fingerprint(p.filter, p.order_by);
         let mut offset = i64::from(p.skip);
         if !p.page_token.is_empty() {
-            offset += decode_token(p.page_token, fingerprint)?;
+            // Saturating: a forged token may carry any offset (the format is not secret); the
+            // bound below refuses it rather than the sum overflowing.
+            offset = offset.saturating_add(decode_token(p.page_token, fingerprint)?);
         }
         if offset > MAX_OFFSET {
             return Err(Error::invalid(
@@ -684,6 +686,15 @@ mod tests {
     }
 
     #[test]
+    fn forged_tokens_with_huge_offsets_are_refused() {
+        // Found by `arbitrary_paging_plans_or_is_invalid_argument`: skip + the token's offset
+        // overflowed (a panic in debug builds, a negative OFFSET and INTERNAL in release).
+        let token = hex::encode(format!("v1:{}:{:x}", i64::MAX, fingerprint("", "")));
+        let err = SPEC.plan(ListParams { page_token: &token, skip: 1, ..Default::default() }).unwrap_err();
+        assert!(matches!(&err, Error::InvalidArgument { violations, .. } if violations[0].field == "skip"), "{err:?}");
+    }
+
+    #[test]
     fn page_size_and_skip_bounds() {
         assert_eq!(SPEC.plan(ListParams { page_size: 100_000, ..Default::default() }).unwrap().limit, MAX_PAGE_SIZE);
         assert!(SPEC.plan(ListParams { page_size: -1, ..Default::default() }).is_err());
@@ -692,8 +703,8 @@ mod tests {
     }
 }
 
-/// Properties over generated input: arbitrary `filter` and `order_by` never panic the planner
-/// and never become SQL text; well-formed filters parse to exactly what was written.
+/// Properties over generated input: arbitrary `filter`, `order_by` and page tokens never panic
+/// the planner and never become SQL text; well-formed filters parse to exactly what was written.
 #[cfg(test)]
 mod proptests {
     use std::sync::LazyLock;
@@ -897,6 +908,64 @@ mod proptests {
         ]
     }
 
+    /// How a test page token is made: any text, hex of any text, or a forged `v1` token (the
+    /// format is not secret) with any offset, signed for this filter and order or not.
+    #[derive(Debug, Clone)]
+    enum Token {
+        Text(String),
+        Hex(String),
+        Forged { offset: String, matching: bool, fingerprint: u64 },
+    }
+
+    impl Token {
+        fn make(&self, filter: &str, order_by: &str) -> String {
+            match self {
+                Token::Text(s) => s.clone(),
+                Token::Hex(s) => hex::encode(s),
+                Token::Forged { offset, matching, fingerprint: fp } => {
+                    let fp = if *matching { fingerprint(filter, order_by) } else { *fp };
+                    hex::encode(format!("v1:{offset}:{fp:x}"))
+                }
+            }
+        }
+
+        /// The offset a non-empty token must add, or None when it must be refused.
+        fn offset(&self) -> Option<i64> {
+            match self {
+                Token::Forged { offset, matching: true, .. } => offset.parse().ok().filter(|o: &i64| *o >= 0),
+                _ => None,
+            }
+        }
+    }
+
+    fn token() -> impl Strategy<Value = Token> {
+        let offset = prop_oneof![
+            1 => any::<i64>().prop_map(|o| o.to_string()),
+            1 => (0..=i64::from(i32::MAX)).prop_map(|d| (i64::MAX - d).to_string()),
+            1 => (0..2000i64).prop_map(|d| (i64::MAX - d).to_string()),
+            1 => (MAX_OFFSET - 3..MAX_OFFSET + 3).prop_map(|o| o.to_string()),
+            3 => (0..2000i64).prop_map(|o| o.to_string()),
+            1 => "[-+0-9a-f:]{0,24}",
+        ];
+        prop_oneof![
+            3 => Just(Token::Text(String::new())),
+            1 => chars(40).prop_map(Token::Text),
+            1 => chars(40).prop_map(Token::Hex),
+            4 => (offset, prop::bool::weighted(0.8), any::<u64>())
+                .prop_map(|(offset, matching, fingerprint)| Token::Forged { offset, matching, fingerprint }),
+        ]
+    }
+
+    fn small_or_any() -> impl Strategy<Value = i32> {
+        prop_oneof![
+            3 => Just(0),
+            3 => 0..2000i32,
+            1 => any::<i32>(),
+            1 => (i32::MAX - 10)..=i32::MAX,
+            1 => 999_990..1_000_010i32,
+        ]
+    }
+
     /// Lets `plan` run on one of [`SPECS`] and checks its answer: a plan whose SQL is
     /// whitelisted text only, or INVALID_ARGUMENT naming one of the list parameters.
     fn plan_or_invalid(spec: usize, params: ListParams<'_>) -> Result<Option<Plan>, TestCaseError> {
@@ -929,6 +998,29 @@ mod proptests {
             plan_or_invalid(spec, ListParams { filter: &filter, order_by: &order_by, ..Default::default() })?;
         }
 
+        /// Any `page_token`, `page_size` and `skip` (tokens forged with any offset included)
+        /// plan or are INVALID_ARGUMENT; a plan's offset is `skip` plus the token's, at most
+        /// the cap, and its limit the page size capped.
+        #[test]
+        fn arbitrary_paging_plans_or_is_invalid_argument(
+            spec in 0..SPECS.len(),
+            filter in prop_oneof![2 => Just(String::new()), 1 => soup()],
+            order_by in prop_oneof![2 => Just(String::new()), 1 => soup()],
+            token in token(),
+            page_size in small_or_any(),
+            skip in small_or_any(),
+        ) {
+            let page_token = token.make(&filter, &order_by);
+            let params = ListParams { page_size, page_token: &page_token, filter: &filter, order_by: &order_by, skip };
+            if let Some(plan) = plan_or_invalid(spec, params)? {
+                let token_offset = if page_token.is_empty() { Some(0) } else { token.offset() };
+                let offset = token_offset.map(|o| i128::from(o) + i128::from(skip));
+                prop_assert_eq!(Some(i128::from(plan.offset)), offset);
+                prop_assert!(plan.offset <= MAX_OFFSET);
+                let limit = if page_size == 0 { DEFAULT_PAGE_SIZE } else { i64::from(page_size).min(MAX_PAGE_SIZE) };
+                prop_assert!(page_size >= 0 && plan.limit == limit);
+            }
+        }
     }
 
     /// A restriction as generated: the field, the operator as written, the value as written and
