@@ -93,13 +93,21 @@ pub struct ListParams<'a> {
     pub skip: i32,
 }
 
-#[derive(Debug, Clone)]
-enum Value {
+/// A filter value, bound as a query parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
     Uuid(Uuid),
     Text(String),
     Bool(bool),
     Int(i64),
     Time(DateTime<Utc>),
+}
+
+/// One piece of a list query's WHERE clause: SQL text or a bound value ([`Plan::where_pieces`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Sql(&'static str),
+    Bind(Value),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +177,9 @@ impl Spec {
         let fingerprint = fingerprint(p.filter, p.order_by);
         let mut offset = i64::from(p.skip);
         if !p.page_token.is_empty() {
-            offset += decode_token(p.page_token, fingerprint)?;
+            // Saturating: a forged token may carry any offset (the format is not secret); the
+            // bound below refuses it rather than the sum overflowing.
+            offset = offset.saturating_add(decode_token(p.page_token, fingerprint)?);
         }
         if offset > MAX_OFFSET {
             return Err(Error::invalid(
@@ -326,34 +336,56 @@ impl Plan {
         self.terms.iter().any(|t| matches!(t, Term::AnyOf(group) if group.iter().any(|r| r.field.name == name)))
     }
 
-    /// Appends ` AND <filter>` for every term.
+    /// Appends ` AND <filter>` for every term: [`Self::where_pieces`], values bound.
     pub fn push_where(&self, qb: &mut QueryBuilder<Postgres>, spec: &Spec) {
+        for piece in self.where_pieces(spec) {
+            match piece {
+                Piece::Sql(sql) => qb.push(sql),
+                Piece::Bind(Value::Uuid(v)) => qb.push_bind(v),
+                Piece::Bind(Value::Text(v)) => qb.push_bind(v),
+                Piece::Bind(Value::Bool(v)) => qb.push_bind(v),
+                Piece::Bind(Value::Int(v)) => qb.push_bind(v),
+                Piece::Bind(Value::Time(v)) => qb.push_bind(v),
+            };
+        }
+    }
+
+    /// The filter as ` AND (…)` per term, in order: SQL text that comes only from the static
+    /// field tables and keywords (hence `&'static str`), and the values to bind. Pure, so tests
+    /// can check that no client text ever becomes SQL.
+    pub fn where_pieces(&self, spec: &Spec) -> Vec<Piece> {
+        let mut out = Vec::new();
         for term in &self.terms {
-            qb.push(" AND (");
+            out.push(Piece::Sql(" AND ("));
             match term {
                 Term::AnyOf(group) => {
                     for (n, r) in group.iter().enumerate() {
                         if n > 0 {
-                            qb.push(" OR ");
+                            out.push(Piece::Sql(" OR "));
                         }
-                        push_restriction(qb, r);
+                        restriction_pieces(&mut out, r);
                     }
                 }
                 Term::Text(text) => {
                     let pattern = format!("%{}%", escape_like(text));
                     for (n, expr) in spec.search.iter().enumerate() {
                         if n > 0 {
-                            qb.push(" OR ");
+                            out.push(Piece::Sql(" OR "));
                         }
-                        qb.push(*expr).push(" ILIKE ").push_bind(pattern.clone());
+                        out.extend([
+                            Piece::Sql(expr),
+                            Piece::Sql(" ILIKE "),
+                            Piece::Bind(Value::Text(pattern.clone())),
+                        ]);
                     }
                     if spec.search.is_empty() {
-                        qb.push("false");
+                        out.push(Piece::Sql("false"));
                     }
                 }
             }
-            qb.push(")");
+            out.push(Piece::Sql(")"));
         }
+        out
     }
 
     pub fn push_order_limit(&self, qb: &mut QueryBuilder<Postgres>) {
@@ -401,7 +433,7 @@ impl Plan {
     }
 }
 
-fn push_restriction(qb: &mut QueryBuilder<Postgres>, r: &Restriction) {
+fn restriction_pieces(out: &mut Vec<Piece>, r: &Restriction) {
     let op = match r.op {
         Op::Eq => " = ",
         Op::Ne => " <> ",
@@ -411,31 +443,23 @@ fn push_restriction(qb: &mut QueryBuilder<Postgres>, r: &Restriction) {
         Op::Ge => " >= ",
         Op::Has => " ILIKE ",
     };
+    let (sql, bind) = (Piece::Sql, Piece::Bind);
     match (&r.field.kind, &r.value) {
         (Kind::ArrayContains, Value::Text(t)) => {
-            qb.push_bind(t.clone()).push(" = ANY(").push(r.field.sql).push(")");
+            out.extend([bind(Value::Text(t.clone())), sql(" = ANY("), sql(r.field.sql), sql(")")]);
         }
         (Kind::IsSet, Value::Bool(b)) => {
             let is_set = *b == (r.op == Op::Eq);
-            qb.push(r.field.sql).push(if is_set { " IS NOT NULL" } else { " IS NULL" });
+            out.extend([sql(r.field.sql), sql(if is_set { " IS NOT NULL" } else { " IS NULL" })]);
         }
         (Kind::Glob, Value::Text(t)) if t.ends_with('*') => {
             let prefix = format!("{}%", escape_like(&t[..t.len() - 1]));
-            qb.push(r.field.sql).push(" LIKE ").push_bind(prefix);
+            out.extend([sql(r.field.sql), sql(" LIKE "), bind(Value::Text(prefix))]);
         }
         (_, Value::Text(t)) if r.op == Op::Has => {
-            qb.push(r.field.sql).push(op).push_bind(format!("%{}%", escape_like(t)));
+            out.extend([sql(r.field.sql), sql(op), bind(Value::Text(format!("%{}%", escape_like(t))))]);
         }
-        (_, value) => {
-            qb.push(r.field.sql).push(op);
-            match value {
-                Value::Uuid(v) => qb.push_bind(*v),
-                Value::Text(v) => qb.push_bind(v.clone()),
-                Value::Bool(v) => qb.push_bind(*v),
-                Value::Int(v) => qb.push_bind(*v),
-                Value::Time(v) => qb.push_bind(*v),
-            };
-        }
+        (_, value) => out.extend([sql(r.field.sql), sql(op), bind(value.clone())]),
     }
 }
 
@@ -662,10 +686,595 @@ mod tests {
     }
 
     #[test]
+    fn forged_tokens_with_huge_offsets_are_refused() {
+        // Found by `arbitrary_paging_plans_or_is_invalid_argument`: skip + the token's offset
+        // overflowed (a panic in debug builds, a negative OFFSET and INTERNAL in release).
+        let token = hex::encode(format!("v1:{}:{:x}", i64::MAX, fingerprint("", "")));
+        let err = SPEC.plan(ListParams { page_token: &token, skip: 1, ..Default::default() }).unwrap_err();
+        assert!(matches!(&err, Error::InvalidArgument { violations, .. } if violations[0].field == "skip"), "{err:?}");
+    }
+
+    #[test]
     fn page_size_and_skip_bounds() {
         assert_eq!(SPEC.plan(ListParams { page_size: 100_000, ..Default::default() }).unwrap().limit, MAX_PAGE_SIZE);
         assert!(SPEC.plan(ListParams { page_size: -1, ..Default::default() }).is_err());
         assert!(SPEC.plan(ListParams { skip: -1, ..Default::default() }).is_err());
         assert!(SPEC.plan(ListParams { skip: i32::MAX, ..Default::default() }).is_err());
+    }
+}
+
+/// Properties over generated input: arbitrary `filter`, `order_by` and page tokens never panic
+/// the planner and never become SQL text; well-formed filters parse to exactly what was written.
+#[cfg(test)]
+mod proptests {
+    use std::sync::LazyLock;
+
+    use chrono::{FixedOffset, SecondsFormat, TimeZone};
+    use proptest::{collection::vec, prelude::*, sample::select, test_runner::Config};
+    use regex::Regex;
+
+    use super::*;
+    use crate::store;
+
+    /// Few cases (the whole set runs in seconds on 2 cores) and no `proptest-regressions/`
+    /// files: a failure prints its minimal input, which becomes a unit test.
+    fn config(cases: u32) -> Config {
+        Config { cases, failure_persistence: None, ..Config::default() }
+    }
+
+    /// A field of every kind, and a sort-only one.
+    static EVERY_KIND: Spec = Spec {
+        fields: &[
+            Field::new("id", "t.id", Kind::Uuid),
+            Field::new("name", "t.name", Kind::Text).sortable(),
+            Field::new("status", "t.status", Kind::Enum(&["active", "archived"])).sortable(),
+            Field::new("active", "t.active", Kind::Bool),
+            Field::new("seq", "t.seq", Kind::Int).sortable(),
+            Field::new("create_time", "t.created_at", Kind::Time).sortable(),
+            Field::new("type", "t.type", Kind::Glob),
+            Field::new("channel", "t.channels", Kind::ArrayContains),
+            Field::new("deleted", "t.deleted_at", Kind::IsSet),
+            Field::new("rank", "t.rank", Kind::Int).sort_only(),
+        ],
+        search: &["t.name", "t.slug"],
+        default_order: "t.created_at DESC",
+        tiebreak: "t.id",
+    };
+
+    /// Every Spec a List RPC plans with, and the one above.
+    static SPECS: [&Spec; 12] = [
+        &EVERY_KIND,
+        &store::users::LIST,
+        &store::projects::LIST,
+        &store::members::LIST,
+        &store::configs::LIST,
+        &store::configs::SETTINGS_LIST,
+        &store::configs::REVISION_LIST,
+        &store::events::LIST,
+        &store::tasks::LIST,
+        &store::webhooks::LIST,
+        &store::webhooks::DELIVERIES,
+        &store::tokens::API_LIST,
+    ];
+
+    /// The only SQL a plan of `spec` may produce after `SELECT 1 WHERE true`: the spec's own
+    /// column expressions, the operators and keywords of the planner, and `$n` placeholders.
+    fn grammar(spec: &Spec) -> Regex {
+        let alt = |exprs: Vec<&str>| exprs.into_iter().map(regex::escape).collect::<Vec<_>>().join("|");
+        let col = alt(spec.fields.iter().filter(|f| f.filter).map(|f| f.sql).collect());
+        let sort = alt(spec.fields.iter().filter(|f| f.sort).map(|f| f.sql).collect());
+        let p = r"\$[1-9][0-9]*";
+        let mut atoms = vec![
+            format!("(?:{col}) (?:=|<>|<|<=|>|>=|ILIKE|LIKE) {p}"),
+            format!(r"{p} = ANY\((?:{col})\)"),
+            format!("(?:{col}) IS (?:NOT )?NULL"),
+            "false".to_string(),
+        ];
+        if !spec.search.is_empty() {
+            atoms.push(format!("(?:{}) ILIKE {p}", alt(spec.search.to_vec())));
+        }
+        let atom = format!("(?:{})", atoms.join("|"));
+        let order = format!(
+            "(?:{}, |(?:(?:{sort}) (?:ASC NULLS FIRST|DESC NULLS LAST), )+){}",
+            regex::escape(spec.default_order),
+            regex::escape(spec.tiebreak)
+        );
+        Regex::new(&format!(
+            r"^SELECT 1 WHERE true(?: AND \({atom}(?: OR {atom})*\))* ORDER BY {order} LIMIT {p} OFFSET {p}$"
+        ))
+        .unwrap()
+    }
+
+    static GRAMMARS: LazyLock<Vec<Regex>> = LazyLock::new(|| SPECS.iter().map(|s| grammar(s)).collect());
+    static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\$([0-9]+)").unwrap());
+
+    /// Builds the query of `plan` (without running it) and checks that its text is whitelisted
+    /// SQL only, that its placeholders are `$1..$n` with one value for each, and that it is
+    /// exactly [`Plan::where_pieces`].
+    fn check_sql(spec: usize, plan: &Plan) -> Result<(), TestCaseError> {
+        let pieces = plan.where_pieces(SPECS[spec]);
+        let mut qb = QueryBuilder::new("SELECT 1 WHERE true");
+        plan.push_where(&mut qb, SPECS[spec]);
+        plan.push_order_limit(&mut qb);
+        let sql = qb.sql().as_str().to_owned();
+        prop_assert!(GRAMMARS[spec].is_match(&sql), "not whitelisted SQL: {sql}");
+        // Implied by the grammar, spelled out: no quote, semicolon, comment, backslash or NUL.
+        prop_assert!(sql.chars().all(|c| c.is_ascii_alphanumeric() || " _.,()$=<>".contains(c)), "{sql}");
+        let numbers: Vec<usize> = PLACEHOLDER.captures_iter(&sql).map(|c| c[1].parse().unwrap()).collect();
+        let binds = pieces.iter().filter(|p| matches!(p, Piece::Bind(_))).count();
+        prop_assert_eq!(numbers, (1..=binds + 2).collect::<Vec<_>>(), "{}", sql);
+        let mut n = 0;
+        let text: String = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Sql(s) => (*s).to_string(),
+                Piece::Bind(_) => {
+                    n += 1;
+                    format!("${n}")
+                }
+            })
+            .collect();
+        prop_assert!(sql.starts_with(&format!("SELECT 1 WHERE true{text} ORDER BY ")), "{sql}");
+        Ok(())
+    }
+
+    /// Any characters, control characters and NUL included.
+    fn chars(max: usize) -> impl Strategy<Value = String> + Clone {
+        vec(any::<char>(), 0..max).prop_map(String::from_iter)
+    }
+
+    /// Words of the filter language and of SQL, and text that breaks naive quoting.
+    #[rustfmt::skip]
+    const VOCAB: &[&str] = &[
+        "id", "name", "slug", "status", "seq", "create_time", "type", "channel", "deleted", "active", "rank",
+        "email", "key", "version", "project_id", "kind", "role", "AND", "OR", "and", "NOT", "(", ")", "((", "))",
+        "=", "!=", "!", "<", "<=", ">", ">=", ":", "\"", "\\", "\\\"", "*", "%", "_", "'", ";", "--", "/*", "*/",
+        "$1", "?", "\0", "\n", "true", "false", "TRUE", "archived", "0190b5a4-0000-7000-8000-000000000001",
+        "2024-02-29T12:00:00Z", "2024-02-29T12:00:00.123+05:30", "-1", "0", "9223372036854775807",
+        "9223372036854775808", "é", "😀", "\u{202e}", "DROP TABLE x", "p.id", "t.id",
+    ];
+
+    /// Filter-like text: vocabulary, random characters and quoted strings, loosely spaced.
+    fn soup() -> impl Strategy<Value = String> + Clone {
+        let token = prop_oneof![
+            4 => select(VOCAB).prop_map(str::to_owned),
+            1 => chars(4),
+            1 => chars(12).prop_map(|s| format!("{s:?}")),
+        ];
+        vec((token, select(&["", " ", "  ", "\t"][..])), 0..24)
+            .prop_map(|v| v.into_iter().map(|(t, s)| t + s).collect())
+    }
+
+    /// Restrictions on the fields of `spec` with client text in every value: well-formed terms
+    /// (which plan), or any operator and any value, quoted or bare (which mostly do not).
+    fn near_valid(spec: usize) -> impl Strategy<Value = String> {
+        let names: Vec<&'static str> = SPECS[spec].fields.iter().map(|f| f.name).collect();
+        let value = prop_oneof![select(VOCAB).prop_map(str::to_owned), chars(12).prop_map(|s| quote(&s)), chars(6)];
+        let noisy = (select(names), select(&["=", "!=", "<", "<=", ">", ">=", ":", " = ", "=="][..]), value)
+            .prop_map(|(name, op, value)| format!("{name}{op}{value}"));
+        let well_formed = (vec(term(SPECS[spec]), 1..5), vec(select(&[" AND ", " "][..]), 1..3))
+            .prop_map(|(terms, joins)| render(&terms, &joins));
+        let joined = vec((noisy, select(&[" AND ", " ", " OR ", ""][..])), 1..4)
+            .prop_map(|v| v.into_iter().map(|(t, s)| t + s).collect::<String>());
+        prop_oneof![
+            3 => well_formed.clone(),
+            1 => joined.clone(),
+            1 => (well_formed, joined).prop_map(|(a, b)| format!("{a} {b}")),
+        ]
+    }
+
+    fn filter_text(spec: usize) -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => near_valid(spec),
+            1 => chars(64),
+            1 => soup(),
+            // Deep parentheses.
+            1 => (0..3000usize, soup(), 0..3000usize)
+                .prop_map(|(open, s, close)| format!("{}{s}{}", "(".repeat(open), ")".repeat(close))),
+            // Around the length limit, with terms that plan.
+            1 => (
+                select(&["seq = 1 ", "name = \"x\\\"\" ", "(seq > 1 OR id = x) ", "\"t\" ", "é "][..]),
+                4080..4110usize,
+            )
+                .prop_map(|(unit, len)| {
+                    let mut s = unit.repeat(len / unit.len() + 1);
+                    while s.len() > len {
+                        s.pop();
+                    }
+                    s
+                }),
+        ]
+    }
+
+    /// Sort orders over the sortable fields of `spec` (which plan), or over any name, with any
+    /// direction and separator.
+    fn order_text(spec: usize) -> impl Strategy<Value = String> {
+        let sortable: Vec<&'static str> = SPECS[spec].fields.iter().filter(|f| f.sort).map(|f| f.name).collect();
+        let valid = vec((select(sortable), select(&["", " asc", " DESC", "  Desc "][..])), 1..4)
+            .prop_map(|v| v.into_iter().map(|(f, d)| format!("{f}{d}")).collect::<Vec<_>>().join(", "));
+        let names: Vec<&'static str> =
+            SPECS.iter().flat_map(|s| s.fields.iter().map(|f| f.name)).chain(["", "x", "t.id"]).collect();
+        let item = (
+            prop_oneof![3 => select(names).prop_map(str::to_owned), 1 => chars(6)],
+            select(&["", " asc", " desc", " DESC", " Asc", " sideways", " asc asc", ";", " --"][..]),
+        );
+        prop_oneof![
+            3 => Just(String::new()),
+            3 => valid,
+            1 => chars(32),
+            1 => soup(),
+            2 => vec((item, select(&[",", ", ", " ,", ",,"][..])), 0..6)
+                .prop_map(|v| v.into_iter().map(|((name, dir), sep)| format!("{name}{dir}{sep}")).collect()),
+        ]
+    }
+
+    /// How a test page token is made: any text, hex of any text, or a forged `v1` token (the
+    /// format is not secret) with any offset, signed for this filter and order or not.
+    #[derive(Debug, Clone)]
+    enum Token {
+        Text(String),
+        Hex(String),
+        Forged { offset: String, matching: bool, fingerprint: u64 },
+    }
+
+    impl Token {
+        fn make(&self, filter: &str, order_by: &str) -> String {
+            match self {
+                Token::Text(s) => s.clone(),
+                Token::Hex(s) => hex::encode(s),
+                Token::Forged { offset, matching, fingerprint: fp } => {
+                    let fp = if *matching { fingerprint(filter, order_by) } else { *fp };
+                    hex::encode(format!("v1:{offset}:{fp:x}"))
+                }
+            }
+        }
+
+        /// The offset a non-empty token must add, or None when it must be refused.
+        fn offset(&self) -> Option<i64> {
+            match self {
+                Token::Forged { offset, matching: true, .. } => offset.parse().ok().filter(|o: &i64| *o >= 0),
+                _ => None,
+            }
+        }
+    }
+
+    fn token() -> impl Strategy<Value = Token> {
+        let offset = prop_oneof![
+            1 => any::<i64>().prop_map(|o| o.to_string()),
+            1 => (0..=i64::from(i32::MAX)).prop_map(|d| (i64::MAX - d).to_string()),
+            1 => (0..2000i64).prop_map(|d| (i64::MAX - d).to_string()),
+            1 => (MAX_OFFSET - 3..MAX_OFFSET + 3).prop_map(|o| o.to_string()),
+            3 => (0..2000i64).prop_map(|o| o.to_string()),
+            1 => "[-+0-9a-f:]{0,24}",
+        ];
+        prop_oneof![
+            3 => Just(Token::Text(String::new())),
+            1 => chars(40).prop_map(Token::Text),
+            1 => chars(40).prop_map(Token::Hex),
+            4 => (offset, prop::bool::weighted(0.8), any::<u64>())
+                .prop_map(|(offset, matching, fingerprint)| Token::Forged { offset, matching, fingerprint }),
+        ]
+    }
+
+    fn small_or_any() -> impl Strategy<Value = i32> {
+        prop_oneof![
+            3 => Just(0),
+            3 => 0..2000i32,
+            1 => any::<i32>(),
+            1 => (i32::MAX - 10)..=i32::MAX,
+            1 => 999_990..1_000_010i32,
+        ]
+    }
+
+    /// Lets `plan` run on one of [`SPECS`] and checks its answer: a plan whose SQL is
+    /// whitelisted text only, or INVALID_ARGUMENT naming one of the list parameters.
+    fn plan_or_invalid(spec: usize, params: ListParams<'_>) -> Result<Option<Plan>, TestCaseError> {
+        match SPECS[spec].plan(params) {
+            Ok(plan) => {
+                check_sql(spec, &plan)?;
+                Ok(Some(plan))
+            }
+            Err(Error::InvalidArgument { violations, .. }) => {
+                prop_assert_eq!(violations.len(), 1);
+                let field = violations[0].field.as_str();
+                prop_assert!(["filter", "order_by", "page_token", "page_size", "skip"].contains(&field), "{}", field);
+                Ok(None)
+            }
+            Err(other) => Err(TestCaseError::fail(format!("not INVALID_ARGUMENT: {other:?}"))),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(512))]
+
+        /// Any `filter` and `order_by` (unicode, quotes, backslashes, NUL, deep parentheses,
+        /// around the length limit) plan, or are INVALID_ARGUMENT naming `filter` or
+        /// `order_by`; a plan's SQL is the spec's whitelisted text with every value bound.
+        #[test]
+        fn arbitrary_filters_and_orders_plan_or_are_invalid_argument(
+            (spec, filter, order_by) in
+                (0..SPECS.len()).prop_flat_map(|s| (Just(s), filter_text(s), order_text(s))),
+        ) {
+            plan_or_invalid(spec, ListParams { filter: &filter, order_by: &order_by, ..Default::default() })?;
+        }
+
+        /// Any `page_token`, `page_size` and `skip` (tokens forged with any offset included)
+        /// plan or are INVALID_ARGUMENT; a plan's offset is `skip` plus the token's, at most
+        /// the cap, and its limit the page size capped.
+        #[test]
+        fn arbitrary_paging_plans_or_is_invalid_argument(
+            spec in 0..SPECS.len(),
+            filter in prop_oneof![2 => Just(String::new()), 1 => soup()],
+            order_by in prop_oneof![2 => Just(String::new()), 1 => soup()],
+            token in token(),
+            page_size in small_or_any(),
+            skip in small_or_any(),
+        ) {
+            let page_token = token.make(&filter, &order_by);
+            let params = ListParams { page_size, page_token: &page_token, filter: &filter, order_by: &order_by, skip };
+            if let Some(plan) = plan_or_invalid(spec, params)? {
+                let token_offset = if page_token.is_empty() { Some(0) } else { token.offset() };
+                let offset = token_offset.map(|o| i128::from(o) + i128::from(skip));
+                prop_assert_eq!(Some(i128::from(plan.offset)), offset);
+                prop_assert!(plan.offset <= MAX_OFFSET);
+                let limit = if page_size == 0 { DEFAULT_PAGE_SIZE } else { i64::from(page_size).min(MAX_PAGE_SIZE) };
+                prop_assert!(page_size >= 0 && plan.limit == limit);
+            }
+        }
+    }
+
+    /// A restriction as generated: the field, the operator as written, the value as written and
+    /// whether it is quoted, and what the parser must make of it.
+    #[derive(Debug, Clone)]
+    struct GenRestriction {
+        field: &'static Field,
+        op: Op,
+        op_text: &'static str,
+        written: String,
+        quoted: bool,
+        value: Value,
+        spaces: (&'static str, &'static str),
+    }
+
+    #[derive(Debug, Clone)]
+    enum GenTerm {
+        AnyOf { group: Vec<GenRestriction>, parens: bool },
+        Text { text: String, quoted: bool },
+    }
+
+    /// A term as parsed (`Term` without the static field data).
+    #[derive(Debug, Clone, PartialEq)]
+    enum Parsed {
+        AnyOf(Vec<(&'static str, Op, Value)>),
+        Text(String),
+    }
+
+    fn parsed(plan: &Plan) -> Vec<Parsed> {
+        plan.terms
+            .iter()
+            .map(|t| match t {
+                Term::AnyOf(group) => {
+                    Parsed::AnyOf(group.iter().map(|r| (r.field.name, r.op, r.value.clone())).collect())
+                }
+                Term::Text(text) => Parsed::Text(text.clone()),
+            })
+            .collect()
+    }
+
+    /// A string literal of the language: `"`, with `"` and `\` escaped.
+    fn quote(s: &str) -> String {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+
+    /// Text the tokenizer reads as one bare word.
+    fn bare_word(s: &str) -> bool {
+        !s.is_empty() && s != "AND" && s != "OR" && !s.chars().any(|c| c.is_whitespace() || "()=!<>:\"".contains(c))
+    }
+
+    fn text_value() -> impl Strategy<Value = String> + Clone {
+        prop_oneof![
+            3 => chars(16),
+            2 => vec(select(VOCAB), 0..4).prop_map(|w| w.concat()),
+            1 => "[a-z_.*]{1,12}",
+        ]
+    }
+
+    const OPS: &[(Op, &str)] =
+        &[(Op::Eq, "="), (Op::Ne, "!="), (Op::Lt, "<"), (Op::Le, "<="), (Op::Gt, ">"), (Op::Ge, ">="), (Op::Has, ":")];
+
+    fn ops(kind: Kind) -> Vec<(Op, &'static str)> {
+        let allowed: &[Op] = match kind {
+            Kind::Int | Kind::Time => &[Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge],
+            Kind::Text => &[Op::Eq, Op::Ne, Op::Has],
+            Kind::ArrayContains | Kind::Glob => &[Op::Eq],
+            _ => &[Op::Eq, Op::Ne],
+        };
+        OPS.iter().filter(|(op, _)| allowed.contains(op)).copied().collect()
+    }
+
+    /// A value of `kind`, as written and as parsed.
+    fn value(kind: Kind) -> BoxedStrategy<(String, Value)> {
+        match kind {
+            Kind::Uuid => (any::<u128>(), any::<bool>())
+                .prop_map(|(n, simple)| {
+                    let u = Uuid::from_u128(n);
+                    let written = if simple { u.simple().to_string().to_uppercase() } else { u.to_string() };
+                    (written, Value::Uuid(u))
+                })
+                .boxed(),
+            Kind::Text | Kind::Glob | Kind::ArrayContains => {
+                text_value().prop_map(|s| (s.clone(), Value::Text(s))).boxed()
+            }
+            Kind::Enum(words) => (select(words), vec(any::<bool>(), 16))
+                .prop_map(|(w, upper)| {
+                    let written: String =
+                        w.chars().zip(upper).map(|(c, up)| if up { c.to_ascii_uppercase() } else { c }).collect();
+                    (written, Value::Text(w.to_string()))
+                })
+                .boxed(),
+            Kind::Bool | Kind::IsSet => any::<bool>().prop_map(|b| (b.to_string(), Value::Bool(b))).boxed(),
+            Kind::Int => any::<i64>().prop_map(|n| (n.to_string(), Value::Int(n))).boxed(),
+            // Years 2..9998 in any offset (RFC 3339 has four-digit years), nanoseconds exact.
+            Kind::Time => (-61_000_000_000i64..253_000_000_000, 0..1_000_000_000u32, -1439..1440i32, any::<bool>())
+                .prop_map(|(secs, nanos, minutes, z)| {
+                    let t = Utc.timestamp_opt(secs, nanos).unwrap();
+                    let local = t.with_timezone(&FixedOffset::east_opt(minutes * 60).unwrap());
+                    (local.to_rfc3339_opts(SecondsFormat::AutoSi, z && minutes == 0), Value::Time(t))
+                })
+                .boxed(),
+        }
+    }
+
+    fn restriction(spec: &'static Spec) -> impl Strategy<Value = GenRestriction> + Clone {
+        let fields: Vec<&'static Field> = spec.fields.iter().filter(|f| f.filter).collect();
+        let space = || select(&["", " ", "  ", "\t", "\n"][..]);
+        (select(fields), space(), space(), any::<bool>()).prop_flat_map(move |(field, before, after, quote_it)| {
+            (select(ops(field.kind)), value(field.kind)).prop_map(move |((op, op_text), (written, value))| {
+                let quoted = quote_it || !bare_word(&written);
+                GenRestriction { field, op, op_text, written, quoted, value, spaces: (before, after) }
+            })
+        })
+    }
+
+    fn term(spec: &'static Spec) -> impl Strategy<Value = GenTerm> + Clone {
+        prop_oneof![
+            3 => (vec(restriction(spec), 1..4), any::<bool>())
+                .prop_map(|(group, parens)| GenTerm::AnyOf { parens: parens || group.len() > 1, group }),
+            1 => (text_value(), any::<bool>())
+                .prop_map(|(text, quote_it)| GenTerm::Text { quoted: quote_it || !bare_word(&text), text }),
+        ]
+    }
+
+    fn render(terms: &[GenTerm], joins: &[&str]) -> String {
+        let restriction = |r: &GenRestriction| {
+            let value = if r.quoted { quote(&r.written) } else { r.written.clone() };
+            format!("{}{}{}{}{value}", r.field.name, r.spaces.0, r.op_text, r.spaces.1)
+        };
+        let mut out = String::new();
+        for (n, t) in terms.iter().enumerate() {
+            if n > 0 {
+                out.push_str(joins[n % joins.len()]);
+            }
+            match t {
+                GenTerm::AnyOf { group, parens } => {
+                    let inner = group.iter().map(restriction).collect::<Vec<_>>().join(" OR ");
+                    out.push_str(&if *parens { format!("({inner})") } else { inner });
+                }
+                GenTerm::Text { text, quoted: true } => out.push_str(&quote(text)),
+                GenTerm::Text { text, quoted: false } => out.push_str(text),
+            }
+        }
+        out
+    }
+
+    /// What the parser must make of the generated terms.
+    fn expected(terms: &[GenTerm]) -> Vec<Parsed> {
+        terms
+            .iter()
+            .map(|t| match t {
+                GenTerm::AnyOf { group, .. } => {
+                    Parsed::AnyOf(group.iter().map(|r| (r.field.name, r.op, r.value.clone())).collect())
+                }
+                GenTerm::Text { text, .. } => Parsed::Text(text.clone()),
+            })
+            .collect()
+    }
+
+    /// The values the query must bind for the generated terms, in order.
+    fn expected_binds(terms: &[GenTerm]) -> Vec<Value> {
+        let mut out = Vec::new();
+        for t in terms {
+            match t {
+                GenTerm::AnyOf { group, .. } => {
+                    for r in group {
+                        match (&r.value, r.field.kind, r.op) {
+                            (_, Kind::IsSet, _) => {}
+                            (Value::Text(t), Kind::Glob, _) if t.ends_with('*') => {
+                                out.push(Value::Text(format!("{}%", escape_like(&t[..t.len() - 1]))));
+                            }
+                            (Value::Text(t), _, Op::Has) => out.push(Value::Text(format!("%{}%", escape_like(t)))),
+                            (v, _, _) => out.push(v.clone()),
+                        }
+                    }
+                }
+                GenTerm::Text { text, .. } => {
+                    let pattern = Value::Text(format!("%{}%", escape_like(text)));
+                    out.extend(EVERY_KIND.search.iter().map(|_| pattern.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The inverse of [`escape_like`] (None when `s` is not an escaped pattern).
+    fn unescape_like(s: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => out.push(chars.next().filter(|e| "\\%_".contains(*e))?),
+                '%' | '_' => return None,
+                c => out.push(c),
+            }
+        }
+        Some(out)
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Generated well-formed filters (random fields, operators and values, values with any
+        /// characters quoted and escaped, bare where the language allows, juxtaposition or AND)
+        /// parse to exactly those comparisons with exactly those values, and every value
+        /// reaches the query as a bound parameter, never as SQL text.
+        #[test]
+        fn well_formed_filters_round_trip(
+            terms in vec(term(&EVERY_KIND), 0..5),
+            joins in vec(select(&[" AND ", " ", "  AND\t", "\nAND "][..]), 1..4),
+        ) {
+            let filter = render(&terms, &joins);
+            let plan = EVERY_KIND.plan(ListParams { filter: &filter, ..Default::default() });
+            if filter.len() > MAX_FILTER_LEN {
+                prop_assert!(plan.is_err());
+                return Ok(());
+            }
+            let plan = plan.map_err(|e| TestCaseError::fail(format!("{filter:?}: {e:?}")))?;
+            prop_assert_eq!(parsed(&plan), expected(&terms), "{:?}", filter);
+            let binds: Vec<Value> = plan
+                .where_pieces(&EVERY_KIND)
+                .into_iter()
+                .filter_map(|p| match p { Piece::Bind(v) => Some(v), Piece::Sql(_) => None })
+                .collect();
+            prop_assert_eq!(binds, expected_binds(&terms), "{:?}", filter);
+            check_sql(0, &plan)?;
+        }
+
+        /// Generated sort orders (sortable fields, any case of asc/desc, loose spacing) become
+        /// exactly those columns and directions, then the tie-breaker.
+        #[test]
+        fn order_by_round_trips(
+            items in vec((select(EVERY_KIND.fields.iter().filter(|f| f.sort).collect::<Vec<_>>()),
+                          select(&["", " asc", " ASC", " desc", " Desc", "  DESC  "][..])), 1..5),
+            sep in select(&[",", ", ", " , ", ",\t"][..]),
+        ) {
+            let order_by = items.iter().map(|(f, dir)| format!("{}{dir}", f.name)).collect::<Vec<_>>().join(sep);
+            let plan = EVERY_KIND.plan(ListParams { order_by: &order_by, ..Default::default() }).unwrap();
+            let mut expected: Vec<String> = items
+                .iter()
+                .map(|(f, dir)| match dir.trim().to_ascii_lowercase().as_str() {
+                    "desc" => format!("{} DESC NULLS LAST", f.sql),
+                    _ => format!("{} ASC NULLS FIRST", f.sql),
+                })
+                .collect();
+            expected.push(EVERY_KIND.tiebreak.to_string());
+            prop_assert_eq!(&plan.order, &expected.join(", "));
+            check_sql(0, &plan)?;
+        }
+
+        /// LIKE patterns match their text literally: `%` and `_` in a value are escaped.
+        #[test]
+        fn like_escaping_is_reversible(s in text_value()) {
+            prop_assert_eq!(unescape_like(&escape_like(&s)), Some(s));
+        }
     }
 }

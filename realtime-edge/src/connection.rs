@@ -1013,4 +1013,72 @@ mod tests {
         let Some((seq, End::Urgent(code, _))) = end else { panic!("no 1013: {end:?}") };
         assert_eq!((seq, code), (12, close::TRY_AGAIN_LATER));
     }
+
+    /// `len` bytes of frame: a `ping` with this `id`, padded with `fill` (or, when `json` is
+    /// false, no JSON at all); the shortest ping when `len` is smaller.
+    fn frame_of(len: usize, fill: char, id: &str, json: bool) -> String {
+        let fill = if fill.is_control() || fill == '"' || fill == '\\' { 'é' } else { fill };
+        let (head, tail) =
+            if json { (format!(r#"{{"type":"ping","id":"{id}","pad":""#), "\"}") } else { (String::new(), "") };
+        let mut s = head;
+        while s.len() + fill.len_utf8() + tail.len() <= len {
+            s.push(fill);
+        }
+        while s.len() + tail.len() < len {
+            s.push('a');
+        }
+        s + tail
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 48,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// The size limit holds where PROTOCOL.md puts it, in bytes whatever the characters: a
+        /// text frame over MAX_FRAME_BYTES is answered with a `bad_request` error (no id: it is
+        /// not parsed) and closed with 1009; one at or under it is parsed and answered, and the
+        /// connection goes on.
+        #[test]
+        fn frames_over_the_size_limit_close_with_1009(
+            len in proptest::prop_oneof![
+                proptest::strategy::Just(protocol::MAX_FRAME_BYTES),
+                proptest::strategy::Just(protocol::MAX_FRAME_BYTES + 1),
+                protocol::MAX_FRAME_BYTES - 8..protocol::MAX_FRAME_BYTES + 8,
+                0..2 * protocol::MAX_FRAME_BYTES,
+            ],
+            fill in proptest::prelude::any::<char>(),
+            id in "[a-z0-9]{1,8}",
+            json in proptest::prelude::any::<bool>(),
+        ) {
+            let text = frame_of(len, fill, &id, json);
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let (result, answer) = runtime.block_on(async {
+                let (mut c, mut out, _inbox) = connection(64);
+                let result = c.on_message(Message::Text(text.clone())).await;
+                let answer = match out.try_recv() {
+                    Ok(Out::Text(answer)) => serde_json::from_str::<serde_json::Value>(&answer).unwrap(),
+                    _ => serde_json::Value::Null,
+                };
+                (result, answer)
+            });
+            if text.len() > protocol::MAX_FRAME_BYTES {
+                proptest::prop_assert!(
+                    matches!(result, Err(End::Close(close::MESSAGE_TOO_BIG, _))),
+                    "{} bytes: {:?}", text.len(), result
+                );
+                proptest::prop_assert_eq!(&answer["code"], "bad_request");
+                proptest::prop_assert!(answer.get("id").is_none());
+            } else {
+                proptest::prop_assert!(result.is_ok(), "{} bytes: {:?}", text.len(), result);
+                if json {
+                    proptest::prop_assert_eq!(answer, serde_json::json!({"type": "pong", "id": id}));
+                } else {
+                    proptest::prop_assert_eq!(&answer["code"], "bad_request");
+                }
+            }
+        }
+    }
 }

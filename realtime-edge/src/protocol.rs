@@ -372,3 +372,243 @@ mod tests {
         }
     }
 }
+
+/// Properties over generated frames: any text or JSON is a frame or a [`FrameError`], never a
+/// panic; an error echoes the frame's `id` exactly when it is a string of at most
+/// [`MAX_ID_LEN`] bytes; frames built from parts parse to exactly those parts.
+#[cfg(test)]
+mod proptests {
+    use proptest::{collection::vec, prelude::*, sample::select, test_runner::Config};
+
+    use super::*;
+
+    /// Few cases (the whole set runs in seconds on 2 cores) and no `proptest-regressions/`
+    /// files: a failure prints its minimal input, which becomes a unit test.
+    fn config(cases: u32) -> Config {
+        Config { cases, failure_persistence: None, ..Config::default() }
+    }
+
+    /// Any characters, control characters and NUL included.
+    fn chars(len: std::ops::Range<usize>) -> impl Strategy<Value = String> + Clone {
+        vec(any::<char>(), len).prop_map(String::from_iter)
+    }
+
+    /// `len` bytes: as many `c` as fit, then ASCII.
+    fn sized(len: usize, c: char) -> String {
+        let mut s = c.to_string().repeat(len / c.len_utf8());
+        while s.len() < len {
+            s.push('a');
+        }
+        s
+    }
+
+    /// Strings around a byte limit, in multi-byte characters too.
+    fn around(limit: usize) -> impl Strategy<Value = String> + Clone {
+        (limit - 2..limit + 3, any::<char>()).prop_map(|(len, c)| sized(len, c))
+    }
+
+    const FIELDS: &[&str] = &["type", "id", "channel", "after", "token"];
+    const WORDS: &[&str] = &["auth", "subscribe", "unsubscribe", "ping", "pong", "system", "project:x", "", " ", "0"];
+
+    fn key() -> impl Strategy<Value = String> + Clone {
+        prop_oneof![3 => select(FIELDS).prop_map(str::to_owned), 1 => chars(0..8)]
+    }
+
+    /// Any JSON, with the protocol's words, integers around `after`'s range and strings around
+    /// the `id` and `channel` limits.
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-3..3i64).prop_map(Value::from),
+            any::<f64>().prop_map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            select(WORDS).prop_map(Value::from),
+            chars(0..24).prop_map(Value::String),
+            around(MAX_ID_LEN).prop_map(Value::String),
+            around(MAX_CHANNEL_LEN).prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 5, |inner| {
+            prop_oneof![
+                vec(inner.clone(), 0..5).prop_map(Value::Array),
+                vec((key(), inner), 0..5).prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// An object with each field of the protocol absent, null, of any type, or a string around
+    /// its limit, and other members.
+    fn frame_object() -> impl Strategy<Value = Value> {
+        let member = |name: &'static str, typical: BoxedStrategy<Value>| {
+            prop_oneof![2 => Just(None), 3 => typical.prop_map(Some), 1 => json().prop_map(Some)]
+                .prop_map(move |v| v.map(|v| (name.to_string(), v)))
+        };
+        let text = |limit: usize| prop_oneof![chars(1..16), around(limit)].prop_map(Value::String).boxed();
+        (
+            member("type", select(WORDS).prop_map(Value::from).boxed()),
+            member("id", text(MAX_ID_LEN)),
+            member("channel", text(MAX_CHANNEL_LEN)),
+            member("after", prop_oneof![any::<i64>(), 0..3i64].prop_map(Value::from).boxed()),
+            member("token", chars(0..16).prop_map(Value::String).boxed()),
+            vec((chars(0..8), json()), 0..3),
+        )
+            .prop_map(|(kind, id, channel, after, token, mut others)| {
+                others.extend([kind, id, channel, after, token].into_iter().flatten());
+                Value::Object(others.into_iter().collect())
+            })
+    }
+
+    /// JSON punctuation, the protocol's names and words, and random characters, run together.
+    fn json_soup() -> impl Strategy<Value = String> {
+        const PUNCTUATION: &[&str] = &["{", "}", "[", "]", ":", ",", "\"", "\\", "null", "-1", "1e999"];
+        let token = prop_oneof![
+            select(PUNCTUATION).prop_map(str::to_owned),
+            select(FIELDS).prop_map(|f| format!("\"{f}\"")),
+            select(WORDS).prop_map(|w| format!("\"{w}\"")),
+            chars(0..4),
+        ];
+        vec(token, 0..32).prop_map(|t| t.concat())
+    }
+
+    /// What every answer to `text` must satisfy, frame or error.
+    fn check(text: &str) -> Result<(), TestCaseError> {
+        let value: Option<Value> = serde_json::from_str(text).ok();
+        let obj = value.as_ref().and_then(Value::as_object);
+        // The id an answer carries: the frame's when it is a short string, else none.
+        let id = match obj.and_then(|o| o.get("id")) {
+            Some(Value::String(s)) if s.len() <= MAX_ID_LEN => Some(s.clone()),
+            _ => None,
+        };
+        let field = |name: &str| obj.and_then(|o| o.get(name)).cloned().unwrap_or(Value::Null);
+        match parse(text) {
+            Ok(frame) => {
+                let kind = field("type");
+                match &frame {
+                    ClientFrame::Auth { id: got, token } => {
+                        prop_assert_eq!(kind, "auth");
+                        prop_assert_eq!(got, &id);
+                        prop_assert!(!token.is_empty() && field("token") == token.as_str());
+                    }
+                    ClientFrame::Subscribe { id: got, channel, after } => {
+                        prop_assert_eq!(kind, "subscribe");
+                        prop_assert_eq!(got, &id);
+                        prop_assert!(!channel.is_empty() && channel.len() <= MAX_CHANNEL_LEN);
+                        prop_assert!(field("channel") == channel.as_str());
+                        prop_assert_eq!(after.map(Value::from).unwrap_or(Value::Null), field("after"));
+                        prop_assert!(after.is_none_or(|a| a >= 0));
+                    }
+                    ClientFrame::Unsubscribe { id: got, channel } => {
+                        prop_assert_eq!(kind, "unsubscribe");
+                        prop_assert_eq!(got, &id);
+                        prop_assert!(!channel.is_empty() && channel.len() <= MAX_CHANNEL_LEN);
+                        prop_assert!(field("channel") == channel.as_str());
+                    }
+                    ClientFrame::Ping { id: got } => {
+                        prop_assert_eq!(kind, "ping");
+                        prop_assert_eq!(got, &id);
+                    }
+                }
+            }
+            Err(FrameError { id: got, message }) => {
+                // An id that is not a short string (or null) is itself the error.
+                let readable = matches!(field("id"), Value::Null) || id.is_some();
+                prop_assert_eq!(got, if readable { id } else { None });
+                // Client text is quoted sparingly: no answer grows with the frame.
+                prop_assert!(!message.is_empty() && message.len() <= 512, "{}", message);
+            }
+        }
+        Ok(())
+    }
+
+    /// A valid frame, as the fields it is written from and the frame it must parse to.
+    fn valid_frame() -> impl Strategy<Value = (Vec<(String, Value)>, ClientFrame)> {
+        let id = prop_oneof![
+            Just(None),
+            chars(0..32).prop_map(Some),
+            (0..=MAX_ID_LEN, any::<char>()).prop_map(|(len, c)| Some(sized(len, c))),
+        ];
+        let channel = prop_oneof![
+            chars(1..64),
+            (1..=MAX_CHANNEL_LEN, any::<char>()).prop_map(|(len, c)| sized(len, c)),
+            "(project|user):[0-9a-f-]{36}",
+        ];
+        let after = prop_oneof![Just(None), (0..=i64::MAX).prop_map(Some), (0..10i64).prop_map(Some)];
+        let frame = prop_oneof![
+            (id.clone(), chars(1..48)).prop_map(|(id, token)| ClientFrame::Auth { id, token }),
+            (id.clone(), channel.clone(), after).prop_map(|(id, channel, after)| ClientFrame::Subscribe {
+                id,
+                channel,
+                after
+            }),
+            (id.clone(), channel).prop_map(|(id, channel)| ClientFrame::Unsubscribe { id, channel }),
+            id.prop_map(|id| ClientFrame::Ping { id }),
+        ];
+        // Other members are ignored; absent optional fields may be written as null.
+        let extra =
+            vec((chars(0..8).prop_filter("a field of the protocol", |k| !FIELDS.contains(&k.as_str())), json()), 0..3);
+        (frame, extra, any::<bool>()).prop_map(|(frame, extra, nulls)| {
+            let mut fields = extra;
+            let id_of = |id: &Option<String>| id.clone().map(Value::String).or(nulls.then_some(Value::Null));
+            let (kind, id, rest): (&str, Option<Value>, Vec<(&str, Value)>) = match &frame {
+                ClientFrame::Auth { id: i, token } => ("auth", id_of(i), vec![("token", token.as_str().into())]),
+                ClientFrame::Subscribe { id: i, channel, after } => {
+                    let mut rest = vec![("channel", Value::from(channel.as_str()))];
+                    if let Some(a) = after.map(Value::from).or(nulls.then_some(Value::Null)) {
+                        rest.push(("after", a));
+                    }
+                    ("subscribe", id_of(i), rest)
+                }
+                ClientFrame::Unsubscribe { id: i, channel } => {
+                    ("unsubscribe", id_of(i), vec![("channel", channel.as_str().into())])
+                }
+                ClientFrame::Ping { id: i } => ("ping", id_of(i), vec![]),
+            };
+            fields.push(("type".into(), kind.into()));
+            fields.extend(id.map(|v| ("id".to_string(), v)));
+            fields.extend(rest.into_iter().map(|(k, v)| (k.to_string(), v)));
+            (fields, frame)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config(512))]
+
+        /// Any text at all, and JSON-like token soup.
+        #[test]
+        fn arbitrary_text_is_a_frame_or_a_frame_error(text in prop_oneof![chars(0..256), json_soup()]) {
+            check(&text)?;
+        }
+
+        /// Any JSON value, mostly objects with the protocol's fields absent, null, of any type
+        /// or around their limits.
+        #[test]
+        fn arbitrary_json_is_a_frame_or_a_frame_error(
+            value in prop_oneof![
+                3 => frame_object(),
+                1 => vec((key(), json()), 0..6).prop_map(|kv| Value::Object(kv.into_iter().collect())),
+                1 => json(),
+            ]
+        ) {
+            check(&value.to_string())?;
+        }
+
+        /// Frames built from generated parts, members in any order with any spacing, parse to
+        /// exactly those parts.
+        #[test]
+        fn valid_frames_parse_to_their_parts(
+            (mut fields, frame) in valid_frame(),
+            order in any::<prop::sample::Index>(),
+            space in select(&["", " ", "\n\t "][..]),
+        ) {
+            let n = fields.len();
+            fields.rotate_left(order.index(n));
+            let members: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{}{space}:{space}{v}", Value::from(k.as_str())))
+                .collect();
+            let text = format!("{space}{{{space}{}{space}}}{space}", members.join(&format!("{space},{space}")));
+            prop_assert_eq!(parse(&text), Ok(frame));
+        }
+    }
+}

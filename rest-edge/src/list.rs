@@ -177,7 +177,8 @@ pub fn plan_from(
         let e = match end {
             Some(e) if e <= s => return Err(("_end", "must be greater than _start".into())),
             Some(e) => e - 1,
-            None => s + DEFAULT_PAGE_SIZE - 1,
+            // Saturating, like the page size below: `_start` may be any non-negative i64.
+            None => s.saturating_add(DEFAULT_PAGE_SIZE - 1),
         };
         p.range = Some((s, e));
     }
@@ -223,7 +224,9 @@ fn build(p: Parsed) -> Result<ListPlan, ParseError> {
         terms.push(quote(t));
     }
     let (skip, page_size) = match p.range {
-        Some((s, e)) => (s, e - s + 1),
+        // 0 <= s <= e, so only the + 1 can overflow (`range=[0,9223372036854775807]`); saturated,
+        // it is refused as too large below.
+        Some((s, e)) => (s, (e - s).saturating_add(1)),
         None => {
             // getMany sends ids and no range: return them all.
             let ids = p.restrictions.iter().map(|(_, _, v)| v.len() as i64).max().unwrap_or(0);
@@ -495,6 +498,8 @@ mod tests {
             ("range", "[-1,3]"),
             ("range", "[0,100000]"),
             ("range", "[3000000000,3000000001]"),
+            ("range", "[0,9223372036854775807]"),
+            ("_start", "9223372036854775807"),
             ("range", "x"),
             ("sort", r#"["nope","ASC"]"#),
             ("sort", r#"["name","UP"]"#),
