@@ -20,7 +20,8 @@ impl App {
     /// first use and `/readyz` reports it until then.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let core = CoreClient::connect_lazy(&config.core_grpc_url, config.core_call_timeout.0);
-        let api = Route::new().at("/graphql", crate::http::endpoint(crate::schema::build(), core.clone()));
+        let (schema, persisted) = crate::schema::build();
+        let api = Route::new().at("/graphql", crate::http::endpoint(schema, persisted, core.clone()));
         let endpoint = edge_kit::http::app(api, core, Metrics::global_or_new());
         let acceptor = edge_kit::server::bind(config.listen_addr)
             .await

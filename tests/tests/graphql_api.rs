@@ -10,9 +10,9 @@ use tests::{ADMIN_PASSWORD, api::MemberRole};
 const PROJECT_FIELDS: &str = "id slug name description status ownerId myRole version etag createdAt updatedAt";
 
 #[tokio::test]
-async fn graphiql_is_served_on_get() {
+async fn graphiql_is_served_to_a_browser() {
     let s = spawn().await;
-    let r = reqwest::get(s.url()).await.unwrap();
+    let r = s.http.get(s.url()).header("accept", "text/html,application/xhtml+xml,*/*;q=0.8").send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().to_lowercase().contains("graphiql"));
 }
@@ -392,4 +392,72 @@ async fn events_after_an_expired_seq_are_out_of_range() {
     );
     let r = s.ok(Some(&admin), query, json!({"c": channel, "a": (seqs[2] - 1).to_string()})).await;
     assert_eq!(r["events"]["edges"][0]["node"]["seq"], seqs[2]);
+}
+
+/// GraphQL over HTTP: GET runs queries (never mutations: 405 + Allow), a browser gets GraphiQL,
+/// `application/graphql-response+json` turns request errors into 400s without `data`, a POST must
+/// say it is JSON, and persisted queries work over GET.
+#[tokio::test]
+async fn get_post_and_media_types_follow_graphql_over_http() {
+    let s = spawn().await;
+    let admin = s.admin_token().await;
+    let get = |params: Vec<(&str, String)>, accept: &'static str| {
+        let url = reqwest::Url::parse_with_params(&s.url(), &params).unwrap();
+        let req = s.http.get(url).header("accept", accept).bearer_auth(&admin);
+        async move {
+            let r = req.send().await.unwrap();
+            let (status, headers) = (r.status().as_u16(), r.headers().clone());
+            (status, headers, r.text().await.unwrap())
+        }
+    };
+    let (status, headers, text) = get(vec![("query", "{ me { email } }".into())], "application/json").await;
+    assert_eq!(status, 200, "{text}");
+    assert!(headers["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(text.contains(&s.core.admin_email), "{text}");
+
+    let (status, headers, text) =
+        get(vec![("query", "mutation { logout }".into())], "application/graphql-response+json").await;
+    assert_eq!((status, headers["allow"].to_str().unwrap()), (405, "POST"), "{text}");
+
+    let (status, headers, text) = get(vec![], "text/html,application/xhtml+xml,*/*;q=0.8").await;
+    assert_eq!(status, 200);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(text.to_lowercase().contains("graphiql"));
+
+    // A request error: 400 and no `data` with the new media type, 200 with application/json.
+    for (accept, status) in [("application/graphql-response+json", 400), ("application/json", 200)] {
+        let (got, headers, text) = get(vec![("query", "{ nope }".into())], accept).await;
+        assert_eq!(got, status, "{accept}: {text}");
+        assert!(headers["content-type"].to_str().unwrap().starts_with(accept));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert!(v.get("data").is_none() || accept == "application/json", "{text}");
+    }
+
+    // Persisted over GET: register through POST, then fetch by hash alone.
+    let query = "query Me { me { email } }";
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(query.as_bytes()));
+    let ext = json!({"persistedQuery": {"version": 1, "sha256Hash": hash}}).to_string();
+    let (status, _, text) = get(vec![("extensions", ext.clone())], "application/json").await;
+    assert!(status == 200 && text.contains("PersistedQueryNotFound"), "{status} {text}");
+    let r = s.gql(Some(&admin), query, json!({})).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let registered = s
+        .http
+        .post(s.url())
+        .bearer_auth(&admin)
+        .json(&json!({"query": query, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": hash}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 200);
+    let (status, _, text) = get(vec![("extensions", ext)], "application/json").await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains(&s.core.admin_email), "{text}");
+
+    // A POST that does not say it is JSON, and a method GraphQL does not use.
+    let r = s.http.post(s.url()).body(r#"{"query":"{ me { id } }"}"#).send().await.unwrap();
+    assert_eq!(r.status(), 415);
+    let r = s.http.put(s.url()).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["allow"].to_str().unwrap()), (405, "GET, POST"));
 }

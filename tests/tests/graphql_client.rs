@@ -1,5 +1,6 @@
 //! A standard GraphQL client (graphql-request, npm) against graphql-edge: what web apps use must
-//! work with the schema and error shape as served. Needs node and npm (Debian `nodejs`, `npm`);
+//! work with the schema and error shape as served. And the reference audit of the
+//! GraphQL-over-HTTP specification (graphql-http's `serverAudits`): every audit must pass. Needs node and npm (Debian `nodejs`, `npm`);
 //! the packages come from `graphql-edge/tests/client/package-lock.json` (`npm ci`).
 
 mod graphql_support;
@@ -15,28 +16,38 @@ fn client_dir() -> PathBuf {
 
 #[tokio::test]
 async fn graphql_request_client_works() {
-    // The test command's set-up installs node and npm; without them this test fails, it is
-    // never skipped.
+    let s = spawn().await;
+    let stdout = node(&["check.mjs", &s.url(), &s.core.admin_email, ADMIN_PASSWORD]).await;
+    assert!(stdout.contains("graphql-request client: ok"), "{stdout}");
+}
+
+#[tokio::test]
+async fn the_graphql_over_http_audit_passes_entirely() {
+    let s = spawn().await;
+    let stdout = node(&["audit.mjs", &s.url()]).await;
+    assert!(stdout.contains("graphql-http audit:"), "{stdout}");
+}
+
+/// Runs `node ARGS…` in the client folder (off the runtime that serves the stack) and returns
+/// its output; fails the test when node fails. The test command's set-up installs node, npm and
+/// the packages; without them this fails, it is never skipped.
+async fn node(args: &[&str]) -> String {
     assert!(
         Command::new("node").arg("--version").output().is_ok() && Command::new("npm").arg("--version").output().is_ok(),
         "node and npm are required (./scripts/test installs them)"
     );
     let dir = client_dir();
     assert!(
-        dir.join("node_modules/graphql-request").exists(),
+        dir.join("node_modules/graphql-request").exists() && dir.join("node_modules/graphql-http").exists(),
         "{}/node_modules is missing: ./scripts/test installs it (npm ci)",
         dir.display()
     );
-    let s = spawn().await;
-    // The servers run on this test's runtime: wait for node off it.
-    let (url, email) = (s.url(), s.core.admin_email.clone());
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node").arg("check.mjs").arg(url).arg(email).arg(ADMIN_PASSWORD).current_dir(&dir).output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "client check failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("graphql-request client: ok"), "{stdout}");
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let out = tokio::task::spawn_blocking(move || Command::new("node").args(&args).current_dir(&dir).output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "node failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
 }

@@ -14,6 +14,10 @@ pub use self::{mutation::Mutation, query::Query};
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// The automatic persisted queries of this process, shared with the HTTP layer (which looks a
+/// hash up to refuse a persisted mutation over GET).
+pub type PersistedQueries = LruCacheStorage;
+
 /// Deeper selections are refused before anything runs (the deepest useful query,
 /// `projects → edges → node → members → edges → node → user → field`, is 8).
 pub const MAX_DEPTH: usize = 12;
@@ -25,17 +29,20 @@ pub const MAX_RECURSIVE_DEPTH: usize = 32;
 /// Automatic persisted queries kept per edge process.
 pub const PERSISTED_QUERIES: usize = 1024;
 
-/// Builds the schema with its limits and extensions.
-pub fn build() -> AppSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
+/// Builds the schema with its limits and extensions, and its persisted-query store.
+pub fn build() -> (AppSchema, PersistedQueries) {
+    let persisted = LruCacheStorage::new(PERSISTED_QUERIES);
+    let schema = Schema::build(Query, Mutation, EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(PERSISTED_QUERIES)))
-        .finish()
+        .extension(ApolloPersistedQueries::new(persisted.clone()))
+        .extension(crate::http::ExecutionMarker)
+        .finish();
+    (schema, persisted)
 }
 
 /// The schema in SDL, as committed in `graphql-edge/schema.graphql`.
 pub fn sdl() -> String {
-    build().sdl()
+    build().0.sdl()
 }
