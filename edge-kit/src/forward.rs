@@ -120,6 +120,12 @@ impl CoreError {
         self.metadata.iter().find(|(k, _)| k == "oldest_seq").and_then(|(_, v)| v.parse().ok())
     }
 
+    /// True when the error means the caller's access is gone (a subscription cannot continue
+    /// with these credentials), as opposed to a transient failure.
+    pub fn is_access_denied_code(code: Code) -> bool {
+        matches!(code, Code::PermissionDenied | Code::NotFound | Code::Unauthenticated | Code::InvalidArgument)
+    }
+
     /// True for errors that are the edge's or core's fault, not the client's.
     pub fn is_server_side(&self) -> bool {
         matches!(self.code, Code::Internal | Code::Unknown | Code::DataLoss | Code::Unimplemented)

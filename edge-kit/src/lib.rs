@@ -18,6 +18,9 @@
 //! - [`core_client`]: [`CoreClient`], the lazily connecting channel to core-svc and its health check.
 //! - [`forward`]: [`CallContext`] (credentials, request id, client address on every call to
 //!   core-svc) and [`CoreError`] (a failed call, decoded once for every edge's error mapping).
+//! - [`live`]: live events: the shared upstream per channel ([`live::Hub`]) and the per-client
+//!   merge of channels into one seq order with `after` replay ([`live::Merge`]), for
+//!   realtime-edge's WebSocket and graphql-edge's subscriptions.
 //! - [`http`]: the poem plumbing: `/healthz`, `/readyz`, `/metrics`, the request-id and
 //!   HTTP-metrics middleware, and [`http::app`] that puts them around an edge's API routes.
 //! - [`metrics`]: [`Metrics`], the Prometheus registry that `/metrics` renders.
@@ -35,6 +38,7 @@ pub mod config;
 pub mod core_client;
 pub mod forward;
 pub mod http;
+pub mod live;
 pub mod metrics;
 pub mod server;
 pub mod telemetry;

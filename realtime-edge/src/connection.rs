@@ -1,60 +1,40 @@
-//! One WebSocket connection: authentication, the client's frames, its subscriptions, the
-//! per-connection merge of its channels into one seq order, and its bounded outbound queue.
+//! One WebSocket connection: authentication, the client's frames, its subscriptions (merged into
+//! one seq order by edge-kit's [`Merge`]), and its bounded outbound queue.
 //!
 //! Tasks per connection: this one (reads frames, handles the inbox, decides what to send) and a
 //! writer that owns the socket's sending half. They talk through a bounded queue of
 //! [`Config::send_queue`](crate::config::Config) frames, so a client that stops reading costs
 //! bounded memory: once the queue is full, events wait in the per-channel queues; when more than
 //! twice the queue's size waits there too, the client is closed with 1013 and resumes with `after`.
-//!
-//! **Order across channels.** Each subscription has a queue of events not yet sent and a
-//! watermark: every event of its channel up to the watermark is known (in the queue or sent),
-//! from events and core-svc's checkpoints. An event leaves for the client once its seq is at or
-//! below every subscription's watermark, smallest seq first, and an event on two subscribed
-//! channels goes out once. With one subscription that is at once. A subscription still being
-//! authorized holds the others back (briefly); one replaying `after` holds them at its replay's
-//! progress, so several channels resumed together still merge into one order.
 
 use std::{
-    collections::{HashMap, VecDeque},
     sync::{
         Arc,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
 };
 
-use edge_kit::{CallContext, CoreClient, CoreError};
+use edge_kit::{
+    CallContext, CoreClient, CoreError,
+    live::{Credentials, Hub, Inbound, Merge, Outcome, Room},
+};
 use futures::{SinkExt, StreamExt, stream::SplitSink};
 use poem::web::websocket::{CloseCode, Message, WebSocketStream};
-use proto::v1::{self as pb, auth_service_client::AuthServiceClient, event_service_client::EventServiceClient};
+use proto::v1::{self as pb, auth_service_client::AuthServiceClient};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::{
     sync::{mpsc, oneshot, watch},
-    task::AbortHandle,
     time::Instant,
 };
 
 use crate::{
-    hub::{self, Credentials, Feed, Hub, SharedEvent, SubKey, Subscriber},
     metrics::RealtimeMetrics,
     protocol::{self, ClientFrame, ErrorCode, close},
 };
 
 /// How long the writer may take to deliver a closing frame before the socket is dropped.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(10);
-/// Largest `ListEvents` page asked for when replaying `after`: events carry their resource's
-/// before/after state (configs up to 64 KiB each), so pages stay well under
-/// [`MAX_REPLAY_RESPONSE_BYTES`].
-const MAX_REPLAY_PAGE: usize = 100;
-/// Largest `ListEvents` answer decoded (tonic's default, 4 MiB, is 30 large events).
-const MAX_REPLAY_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
-/// Seqs remembered, by a connection with several subscriptions, to send an event on several of
-/// its channels only once even when a later subscription replays from before what was sent.
-const RECENT_SEQS: usize = 512;
-
-static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
-
 /// Limits and timings of every connection (from [`crate::config::Config`]).
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -75,23 +55,6 @@ pub struct Shared {
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// What the connection's task receives besides client frames.
-#[derive(Debug)]
-pub enum Inbound {
-    /// From the subscription's channel (see [`Feed`]).
-    Feed(SubKey, Feed),
-    /// core-svc's answer to `CheckSubscription` for a new subscription.
-    Authorized(SubKey, Result<pb::CheckSubscriptionResponse, CoreError>),
-    /// A page of an `after` replay.
-    Replay(SubKey, Result<ReplayPage, CoreError>),
-}
-
-#[derive(Debug)]
-pub struct ReplayPage {
-    events: Vec<Arc<SharedEvent>>,
-    done: bool,
-}
-
 /// To the writer task.
 #[derive(Debug)]
 enum Out {
@@ -110,54 +73,6 @@ enum End {
     Close(u16, String),
     /// Close now, skipping what is queued (shutdown, slow consumer).
     Urgent(u16, String),
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Phase {
-    /// Waiting for core-svc's `CheckSubscription`, then for the channel to attach it.
-    Authorizing,
-    /// Fetching `after` from the log; live feed buffered meanwhile.
-    Replaying,
-    Live,
-}
-
-struct Subscription {
-    key: SubKey,
-    id: Option<String>,
-    phase: Phase,
-    after: Option<i64>,
-    /// Where the live feed starts (`subscribed.seq`).
-    start: i64,
-    /// Every event of the channel up to here is known (queued or sent).
-    watermark: i64,
-    /// Highest seq queued or sent on this subscription.
-    high: i64,
-    queue: VecDeque<Arc<SharedEvent>>,
-    /// This subscription's queue length, read by its replay task for back-pressure.
-    queued: Arc<AtomicUsize>,
-    live_buffer: Vec<Feed>,
-    replay: Option<AbortHandle>,
-    counted: bool,
-}
-
-impl Subscription {
-    fn push(&mut self, e: Arc<SharedEvent>) {
-        if e.seq > self.high {
-            self.high = e.seq;
-            self.watermark = self.watermark.max(e.seq);
-            self.queue.push_back(e);
-            self.queued.store(self.queue.len(), Ordering::Relaxed);
-        }
-    }
-
-    /// Where this subscription holds the others back.
-    fn hold_point(&self) -> i64 {
-        match (&self.phase, self.after) {
-            (Phase::Authorizing, Some(after)) => after,
-            (Phase::Authorizing, None) => i64::MIN,
-            _ => self.watermark,
-        }
-    }
 }
 
 /// Credentials presented at the upgrade (`Authorization: Bearer`, then `?access_token=`).
@@ -197,22 +112,20 @@ pub async fn run(socket: WebSocketStream, shared: Arc<Shared>, handshake: Handsh
     let (urgent_tx, urgent_rx) = oneshot::channel();
     let writer = tokio::spawn(write_loop(sink, out_rx, urgent_rx));
     let (inbox, mut inbox_rx) = mpsc::unbounded_channel();
+    let creds = Credentials::new(handshake.ctx);
+    let merge = merge_for(&shared, &creds, inbox, &out);
     let mut conn = Connection {
-        creds: Credentials::new(handshake.ctx),
+        creds,
         user_id: String::new(),
-        subs: HashMap::new(),
-        by_key: HashMap::new(),
-        last_sent: i64::MIN,
-        recent: VecDeque::new(),
+        merge,
         out,
-        inbox,
         bucket: TokenBucket::new(shared.limits.max_frames_per_sec),
         awaiting_pong: false,
         expires: None,
         shared,
     };
     let end = conn.serve(&mut stream, &mut inbox_rx, handshake.token).await;
-    conn.leave_all();
+    conn.merge.leave_all();
     tracing::debug!(?end, "websocket connection ends");
     match end {
         End::Drop => {}
@@ -233,6 +146,30 @@ pub async fn run(socket: WebSocketStream, shared: Arc<Shared>, handshake: Handsh
         abort.abort();
     }
     drop(guard);
+}
+
+/// The connection's merge of its subscriptions: replays take a page when the outbound queue is at
+/// least half empty.
+fn merge_for(
+    shared: &Shared,
+    creds: &Credentials,
+    inbox: mpsc::UnboundedSender<Inbound>,
+    out: &mpsc::Sender<Out>,
+) -> Merge {
+    let weak = out.downgrade();
+    let room: Room = Arc::new(move || {
+        let out = weak.upgrade()?;
+        Some(out.capacity() * 2 >= out.max_capacity())
+    });
+    Merge::new(
+        shared.core.clone(),
+        shared.hub.clone(),
+        creds.clone(),
+        inbox,
+        room,
+        shared.limits.send_queue,
+        shared.metrics.subscriptions.clone(),
+    )
 }
 
 /// Owns the sending half: writes queued frames; on an urgent close, skips the rest.
@@ -315,17 +252,9 @@ struct Connection {
     shared: Arc<Shared>,
     creds: Credentials,
     user_id: String,
-    /// By channel.
-    subs: HashMap<String, Subscription>,
-    by_key: HashMap<SubKey, String>,
-    /// Highest seq sent: events leave in seq order, so the second copy of an event on two
-    /// subscribed channels is the one equal to it.
-    last_sent: i64,
-    /// Seqs sent lately, kept once the connection has several subscriptions (a replay from
-    /// below `last_sent` may meet them again).
-    recent: VecDeque<i64>,
+    /// The subscriptions, merged into one order.
+    merge: Merge,
     out: mpsc::Sender<Out>,
-    inbox: mpsc::UnboundedSender<Inbound>,
     bucket: TokenBucket,
     awaiting_pong: bool,
     /// When the credential expires: the connection ends then, unless an `auth` frame brought a
@@ -360,7 +289,7 @@ impl Connection {
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let out = self.out.clone();
         loop {
-            let waiting_for_room = self.out.capacity() == 0 && self.next_releasable().is_some();
+            let waiting_for_room = self.out.capacity() == 0 && self.merge.has_ready();
             let step = tokio::select! {
                 _ = shutdown.changed() => Err(End::Urgent(close::GOING_AWAY, "server shutting down".into())),
                 message = stream.next() => match message {
@@ -555,203 +484,52 @@ impl Connection {
     }
 
     fn subscribe(&mut self, id: Option<String>, channel: String, after: Option<i64>) -> Result<(), End> {
-        if self.subs.contains_key(&channel) {
+        if self.merge.contains(&channel) {
             let message = format!("already subscribed to {channel}");
             return self.send_text(protocol::error(id.as_deref(), ErrorCode::BadRequest, &message, Some(&channel)));
         }
-        if self.subs.len() >= self.shared.limits.max_subscriptions {
+        if self.merge.len() >= self.shared.limits.max_subscriptions {
             let message = format!("at most {} subscriptions per connection", self.shared.limits.max_subscriptions);
             return self.send_text(protocol::error(id.as_deref(), ErrorCode::BadRequest, &message, Some(&channel)));
         }
-        let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
-        let (core, ctx, inbox, name) =
-            (self.shared.core.clone(), self.creds.snapshot(), self.inbox.clone(), channel.clone());
-        tokio::spawn(async move {
-            let result = hub::check_subscription(&core, &ctx, &name, after).await;
-            let _ = inbox.send(Inbound::Authorized(key, result));
-        });
-        self.by_key.insert(key, channel.clone());
-        self.subs.insert(
-            channel,
-            Subscription {
-                key,
-                id,
-                phase: Phase::Authorizing,
-                after,
-                start: 0,
-                watermark: i64::MIN,
-                high: i64::MIN,
-                queue: VecDeque::new(),
-                queued: Arc::new(AtomicUsize::new(0)),
-                live_buffer: Vec::new(),
-                replay: None,
-                counted: false,
-            },
-        );
+        self.merge.subscribe(id, channel, after);
         Ok(())
     }
 
     fn unsubscribe(&mut self, id: Option<&str>, channel: &str) -> Result<(), End> {
-        self.remove(channel);
+        self.merge.unsubscribe(channel);
         self.send_text(protocol::unsubscribed(id, channel))?;
         self.release()
     }
 
-    /// Forgets a subscription (and detaches it from its channel).
-    fn remove(&mut self, channel: &str) -> Option<Subscription> {
-        let sub = self.subs.remove(channel)?;
-        self.by_key.remove(&sub.key);
-        self.shared.hub.detach(channel, sub.key);
-        if let Some(replay) = &sub.replay {
-            replay.abort();
-        }
-        if sub.counted {
-            self.shared.metrics.subscriptions.decrement(1.0);
-        }
-        Some(sub)
-    }
-
-    fn leave_all(&mut self) {
-        let channels: Vec<String> = self.subs.keys().cloned().collect();
-        for channel in channels {
-            self.remove(&channel);
-        }
-    }
-
     fn on_inbound(&mut self, inbound: Inbound) -> Result<(), End> {
-        let key = match &inbound {
-            Inbound::Feed(key, _) | Inbound::Authorized(key, _) | Inbound::Replay(key, _) => *key,
-        };
-        let Some(channel) = self.by_key.get(&key).cloned() else {
-            // Unsubscribed meanwhile.
-            return Ok(());
-        };
-        match inbound {
-            Inbound::Authorized(_, Ok(answer)) => {
-                let sub = Subscriber {
-                    key,
-                    user_id: answer.user_id,
-                    creds: self.creds.clone(),
-                    tx: self.inbox.clone(),
-                    min_start: answer.latest_seq,
-                };
-                self.shared.hub.attach(&channel, sub);
-                Ok(())
+        match self.merge.on_inbound(inbound) {
+            Some(Outcome::Subscribed { channel, id, start }) => {
+                self.send_text(protocol::subscribed(id.as_deref(), &channel, start))?;
             }
-            Inbound::Authorized(_, Err(err)) | Inbound::Replay(_, Err(err)) | Inbound::Feed(_, Feed::Ended(err)) => {
-                self.end_subscription(&channel, &err)
-            }
-            Inbound::Feed(_, Feed::Attached { start }) => self.on_attached(&channel, start),
-            Inbound::Feed(_, feed) => {
-                let sub = self.subs.get_mut(&channel).unwrap_or_else(|| unreachable!("by_key and subs agree"));
-                if sub.phase == Phase::Replaying {
-                    sub.live_buffer.push(feed);
-                    return self.check_backlog();
-                }
-                apply(sub, feed);
-                self.release()?;
-                self.check_backlog()
-            }
-            Inbound::Replay(_, Ok(page)) => {
-                let sub = self.subs.get_mut(&channel).unwrap_or_else(|| unreachable!("by_key and subs agree"));
-                let after = sub.after.unwrap_or(0);
-                for e in page.events {
-                    sub.push(e);
-                }
-                sub.watermark = sub.watermark.max(after);
-                if page.done {
-                    sub.watermark = sub.watermark.max(sub.start);
-                    sub.high = sub.high.max(sub.start);
-                    sub.phase = Phase::Live;
-                    sub.replay = None;
-                    for feed in std::mem::take(&mut sub.live_buffer) {
-                        apply(sub, feed);
-                    }
-                }
-                self.release()?;
-                self.check_backlog()
-            }
+            Some(Outcome::Ended { channel, id, error }) => self.end_subscription(&channel, id.as_deref(), &error)?,
+            None => {}
         }
+        self.release()?;
+        self.check_backlog()
     }
 
-    fn on_attached(&mut self, channel: &str, start: i64) -> Result<(), End> {
-        let sub = self.subs.get_mut(channel).unwrap_or_else(|| unreachable!("by_key and subs agree"));
-        sub.start = start;
-        sub.counted = true;
-        self.shared.metrics.subscriptions.increment(1.0);
-        match sub.after {
-            Some(after) if after < start => {
-                sub.phase = Phase::Replaying;
-                sub.watermark = after;
-                sub.high = after;
-                let page_size = self.shared.limits.send_queue.clamp(1, MAX_REPLAY_PAGE);
-                let task = tokio::spawn(replay(ReplayJob {
-                    core: self.shared.core.clone(),
-                    creds: self.creds.clone(),
-                    channel: channel.to_owned(),
-                    after,
-                    until: start,
-                    page_size,
-                    key: sub.key,
-                    queued: sub.queued.clone(),
-                    inbox: self.inbox.clone(),
-                    out: self.out.downgrade(),
-                }));
-                sub.replay = Some(task.abort_handle());
-            }
-            after => {
-                sub.phase = Phase::Live;
-                let from = after.unwrap_or(start).max(start);
-                sub.watermark = from;
-                sub.high = from;
-            }
-        }
-        let frame = protocol::subscribed(sub.id.as_deref(), channel, start);
-        self.send_text(frame)?;
-        self.release()
-    }
-
-    fn end_subscription(&mut self, channel: &str, err: &CoreError) -> Result<(), End> {
-        let Some(sub) = self.remove(channel) else { return Ok(()) };
+    fn end_subscription(&mut self, channel: &str, id: Option<&str>, err: &CoreError) -> Result<(), End> {
         let code = ErrorCode::from_core(err);
         let message = match code {
             ErrorCode::NotFound => format!("{channel} does not exist or is not visible to you"),
             ErrorCode::Forbidden => format!("you may not subscribe to {channel}"),
             _ => err.message.clone(),
         };
-        self.send_text(protocol::error_with(sub.id.as_deref(), code, &message, Some(channel), err.oldest_seq()))?;
-        self.release()
-    }
-
-    /// The subscription whose queue's first event may leave now, if any.
-    fn next_releasable(&self) -> Option<&str> {
-        let hold = self.subs.values().map(Subscription::hold_point).min()?;
-        self.subs
-            .iter()
-            .filter_map(|(channel, sub)| sub.queue.front().map(|e| (e.seq, channel)))
-            .filter(|(seq, _)| *seq <= hold)
-            .min()
-            .map(|(_, channel)| channel.as_str())
+        self.send_text(protocol::error_with(id, code, &message, Some(channel), err.oldest_seq()))
     }
 
     /// Moves every event that may leave into the outbound queue, while it has room.
     fn release(&mut self) -> Result<(), End> {
         while self.out.capacity() > 0 {
-            let Some(channel) = self.next_releasable().map(str::to_owned) else { break };
-            let sub = self.subs.get_mut(&channel).unwrap_or_else(|| unreachable!("released from a subscription"));
-            let Some(e) = sub.queue.pop_front() else { break };
-            sub.queued.store(sub.queue.len(), Ordering::Relaxed);
-            if e.seq == self.last_sent || (e.seq < self.last_sent && self.recent.contains(&e.seq)) {
-                continue;
-            }
-            self.last_sent = self.last_sent.max(e.seq);
-            if self.subs.len() > 1 || !self.recent.is_empty() {
-                if self.recent.len() == RECENT_SEQS {
-                    self.recent.pop_front();
-                }
-                self.recent.push_back(e.seq);
-            }
-            self.send_text(protocol::event(&channel, e.seq, &e.json))?;
+            let Some((channel, e)) = self.merge.next_event() else { break };
+            let frame = protocol::event(&channel, e.seq, e.rendered(protocol::event_json));
+            self.send_text(frame)?;
             self.shared.metrics.events_delivered.increment(1);
         }
         Ok(())
@@ -759,8 +537,7 @@ impl Connection {
 
     /// Events waiting in this connection beyond its outbound queue; too many → 1013.
     fn check_backlog(&mut self) -> Result<(), End> {
-        let waiting: usize = self.subs.values().map(|s| s.queue.len() + s.live_buffer.len()).sum();
-        if waiting > self.shared.limits.send_queue.saturating_mul(2) {
+        if self.merge.backlog() > self.shared.limits.send_queue.saturating_mul(2) {
             return Err(self.slow_consumer());
         }
         Ok(())
@@ -789,15 +566,6 @@ async fn until(at: Option<Instant>) {
     }
 }
 
-/// Applies a live feed item to a subscription that is not replaying.
-fn apply(sub: &mut Subscription, feed: Feed) {
-    match feed {
-        Feed::Event(e) => sub.push(e),
-        Feed::Checkpoint(seq) => sub.watermark = sub.watermark.max(seq),
-        Feed::Attached { .. } | Feed::Ended(_) => {}
-    }
-}
-
 /// What a failed read means for the connection. poem hands tungstenite's errors over as
 /// `io::Error`s, so they are told apart by their text.
 fn read_error(err: &std::io::Error) -> End {
@@ -812,65 +580,12 @@ fn read_error(err: &std::io::Error) -> End {
     }
 }
 
-struct ReplayJob {
-    core: CoreClient,
-    creds: Credentials,
-    channel: String,
-    after: i64,
-    until: i64,
-    page_size: usize,
-    key: SubKey,
-    queued: Arc<AtomicUsize>,
-    inbox: mpsc::UnboundedSender<Inbound>,
-    out: mpsc::WeakSender<Out>,
-}
-
-/// Replays `channel` after `after` up to `until` from the log, with the client's credentials, a
-/// page at a time, waiting for the previous page to drain.
-async fn replay(job: ReplayJob) {
-    // `admin` carries every event, and an admin's unfiltered log is exactly that: no channel filter.
-    let range = format!("seq > {} AND seq <= {}", job.after, job.until);
-    let filter = match job.channel.as_str() {
-        "admin" => range,
-        channel => format!("channel = {} AND {range}", protocol::filter_literal(channel)),
-    };
-    let mut client = EventServiceClient::new(job.core.channel()).max_decoding_message_size(MAX_REPLAY_RESPONSE_BYTES);
-    let mut page_token = String::new();
-    loop {
-        loop {
-            let Some(out) = job.out.upgrade() else { return };
-            if job.queued.load(Ordering::Relaxed) <= job.page_size / 4 && out.capacity() * 2 >= out.max_capacity() {
-                break;
-            }
-            drop(out);
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let request = pb::ListEventsRequest {
-            page_size: i32::try_from(job.page_size).unwrap_or(1000),
-            page_token: std::mem::take(&mut page_token),
-            filter: filter.clone(),
-            order_by: "seq".into(),
-            skip: 0,
-        };
-        let page = match client.list_events(job.creds.snapshot().request(request)).await {
-            Ok(r) => r.into_inner(),
-            Err(status) => {
-                let _ = job.inbox.send(Inbound::Replay(job.key, Err(CoreError::from(status))));
-                return;
-            }
-        };
-        let done = page.next_page_token.is_empty() || page.events.is_empty();
-        let events = page.events.iter().map(|e| Arc::new(SharedEvent::new(e))).collect();
-        if job.inbox.send(Inbound::Replay(job.key, Ok(ReplayPage { events, done }))).is_err() || done {
-            return;
-        }
-        page_token = page.next_page_token;
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use edge_kit::{Metrics, RequestId};
+    use edge_kit::{
+        Metrics, RequestId,
+        live::{Feed, SharedEvent},
+    };
 
     use super::*;
 
@@ -879,7 +594,7 @@ mod tests {
         let metrics = RealtimeMetrics::new(&Metrics::new());
         let (_tx, shutdown) = watch::channel(false);
         let shared = Arc::new(Shared {
-            hub: Hub::new(core.clone(), metrics.clone()),
+            hub: Hub::new(core.clone(), metrics.upstream_streams.clone()),
             core,
             metrics,
             limits: Limits {
@@ -894,15 +609,13 @@ mod tests {
         let (out, out_rx) = mpsc::channel(send_queue);
         let (inbox, inbox_rx) = mpsc::unbounded_channel();
         let ctx = CallContext { bearer: None, request_id: RequestId::generate(), client_addr: None, deadline: None };
+        let creds = Credentials::new(ctx);
+        let merge = merge_for(&shared, &creds, inbox, &out);
         let conn = Connection {
-            creds: Credentials::new(ctx),
+            creds,
             user_id: "u".into(),
-            subs: HashMap::new(),
-            by_key: HashMap::new(),
-            last_sent: i64::MIN,
-            recent: VecDeque::new(),
+            merge,
             out,
-            inbox,
             bucket: TokenBucket::new(50),
             awaiting_pong: false,
             expires: None,
@@ -911,101 +624,19 @@ mod tests {
         (conn, out_rx, inbox_rx)
     }
 
-    /// Subscribes `channel` as key `key` and attaches it at `start`.
-    fn attach(conn: &mut Connection, key: SubKey, channel: &str, after: Option<i64>, start: i64) {
-        conn.by_key.insert(key, channel.into());
-        conn.subs.insert(
-            channel.into(),
-            Subscription {
-                key,
-                id: None,
-                phase: Phase::Authorizing,
-                after,
-                start: 0,
-                watermark: i64::MIN,
-                high: i64::MIN,
-                queue: VecDeque::new(),
-                queued: Arc::new(AtomicUsize::new(0)),
-                live_buffer: Vec::new(),
-                replay: None,
-                counted: false,
-            },
-        );
-        conn.on_inbound(Inbound::Feed(key, Feed::Attached { start })).unwrap();
-        if let Some(replay) = &conn.subs[channel].replay {
-            // Tests feed replay pages by hand.
-            replay.abort();
-        }
-    }
-
-    fn event(seq: i64) -> Feed {
-        Feed::Event(Arc::new(SharedEvent { seq, json: "{}".into() }))
-    }
-
-    /// The (channel, seq) of every event frame queued so far; other frames are skipped.
-    fn sent(out: &mut mpsc::Receiver<Out>) -> Vec<(String, i64)> {
-        let mut events = vec![];
-        while let Ok(Out::Text(text)) = out.try_recv() {
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-            if v["type"] == "event" {
-                events.push((v["channel"].as_str().unwrap().to_owned(), v["seq"].as_i64().unwrap()));
-            }
-        }
-        events
-    }
-
-    #[tokio::test]
-    async fn channels_merge_by_checkpoints_into_one_order_without_duplicates() {
-        let (mut c, mut out, _inbox) = connection(64);
-        attach(&mut c, 1, "a", None, 10);
-        attach(&mut c, 2, "b", None, 10);
-        // 12 on a: b has only reached 10, so it waits.
-        c.on_inbound(Inbound::Feed(1, event(12))).unwrap();
-        assert_eq!(sent(&mut out), vec![]);
-        // 11 on b releases 11, not yet 12 (b is known up to 11 only).
-        c.on_inbound(Inbound::Feed(2, event(11))).unwrap();
-        assert_eq!(sent(&mut out), vec![("b".into(), 11)]);
-        // 14 on both channels; b's checkpoint 13 releases 12.
-        c.on_inbound(Inbound::Feed(1, event(14))).unwrap();
-        c.on_inbound(Inbound::Feed(2, Feed::Checkpoint(13))).unwrap();
-        assert_eq!(sent(&mut out), vec![("a".into(), 12)]);
-        c.on_inbound(Inbound::Feed(2, event(14))).unwrap();
-        assert_eq!(sent(&mut out), vec![("a".into(), 14)], "14 goes out once");
-        // Unsubscribing b unblocks a at once.
-        c.on_inbound(Inbound::Feed(1, event(20))).unwrap();
-        assert_eq!(sent(&mut out), vec![]);
-        c.unsubscribe(None, "b").unwrap();
-        assert_eq!(sent(&mut out), vec![("a".into(), 20)]);
-    }
-
-    #[tokio::test]
-    async fn a_replay_then_the_buffered_live_feed_without_gap_or_duplicate() {
-        let (mut c, mut out, _inbox) = connection(64);
-        attach(&mut c, 1, "a", Some(3), 8);
-        assert_eq!(c.subs["a"].phase, Phase::Replaying);
-        // Live events arrive during the replay: buffered.
-        c.on_inbound(Inbound::Feed(1, event(9))).unwrap();
-        c.on_inbound(Inbound::Feed(1, event(10))).unwrap();
-        assert_eq!(sent(&mut out), vec![]);
-        let page = |seqs: &[i64], done| ReplayPage {
-            events: seqs.iter().map(|&seq| Arc::new(SharedEvent { seq, json: "{}".into() })).collect(),
-            done,
-        };
-        c.on_inbound(Inbound::Replay(1, Ok(page(&[4, 6], false)))).unwrap();
-        assert_eq!(sent(&mut out), vec![("a".into(), 4), ("a".into(), 6)]);
-        c.on_inbound(Inbound::Replay(1, Ok(page(&[8], true)))).unwrap();
-        assert_eq!(sent(&mut out), vec![("a".into(), 8), ("a".into(), 9), ("a".into(), 10)]);
-        assert_eq!(c.subs["a"].phase, Phase::Live);
-    }
-
     #[tokio::test]
     async fn a_backlog_beyond_twice_the_queue_closes_with_1013() {
-        let (mut c, _out, _inbox) = connection(4);
-        attach(&mut c, 1, "a", None, 0);
+        let (mut c, _out, mut inbox) = connection(4);
+        c.subscribe(None, "a".into(), None).unwrap();
+        // core-svc is unreachable here: its refusal names the subscription's key, which is
+        // attached by hand instead.
+        let Some(Inbound::Authorized(key, Err(_))) = inbox.recv().await else { panic!("an answer") };
+        c.on_inbound(Inbound::Feed(key, Feed::Attached { start: 0 })).unwrap();
         // The outbound queue (4) holds `subscribed` and 3 events; then 8 may wait.
         let mut end = None;
         for seq in 1..=20 {
-            if let Err(e) = c.on_inbound(Inbound::Feed(1, event(seq))) {
+            let event = Arc::new(SharedEvent::new(pb::Event { seq, ..Default::default() }));
+            if let Err(e) = c.on_inbound(Inbound::Feed(key, Feed::Event(event))) {
                 end = Some((seq, e));
                 break;
             }

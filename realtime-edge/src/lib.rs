@@ -10,12 +10,9 @@
 //! - [`startup`]: [`startup::App::build`] binds (port 0 allowed) → `local_addr()` →
 //!   `run_until(shutdown)`, which closes every socket with 1001 on shutdown.
 //! - [`ws`]: the `/ws` upgrade: credentials from the header or `?access_token=`.
-//! - [`connection`]: one socket: authentication, frames, subscriptions, the per-connection merge
-//!   of channels into one seq order, `after` replay (`ListEvents`), bounded outbound queue (1013),
-//!   pings.
-//! - [`hub`]: one shared upstream `EventService.Subscribe` per channel, fanned out to local
-//!   subscribers; carrier credentials, reopening after failures with `after_seq`, re-checks on
-//!   `access_change`.
+//! - [`connection`]: one socket: authentication, frames, its subscriptions (edge-kit's
+//!   `live::Merge`: one seq order, `after` replay), bounded outbound queue (1013), pings. The
+//!   shared upstream per channel is edge-kit's `live::Hub`, shared with graphql-edge.
 //! - [`protocol`]: frame parsing and writing, error codes (the one mapping of core-svc statuses),
 //!   close codes.
 //! - [`metrics`]: `realtime_*` series (connections, subscriptions, upstream streams, events
@@ -26,7 +23,6 @@
 
 pub mod config;
 pub mod connection;
-pub mod hub;
 pub mod metrics;
 pub mod protocol;
 pub mod startup;

@@ -68,12 +68,6 @@ impl ErrorCode {
         }
     }
 
-    /// True when the error means the caller's access is gone (the subscription cannot continue
-    /// with these credentials), as opposed to a transient failure.
-    pub fn is_access_denied(code: Code) -> bool {
-        matches!(code, Code::PermissionDenied | Code::NotFound | Code::Unauthenticated | Code::InvalidArgument)
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Forbidden => "forbidden",
@@ -296,18 +290,7 @@ fn number(n: f64) -> Value {
 }
 
 /// A string literal of core's filter language (`"…"`, with `\` and `"` escaped).
-pub fn filter_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if matches!(c, '"' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
+pub use edge_kit::live::filter_literal;
 
 #[cfg(test)]
 mod tests {

@@ -11,14 +11,13 @@ use std::{
 };
 
 use anyhow::Context;
-use edge_kit::{CoreClient, Metrics};
+use edge_kit::{CoreClient, Metrics, live::Hub};
 use poem::{EndpointExt, Route, endpoint::BoxEndpoint, get};
 use tokio::sync::{Notify, watch};
 
 use crate::{
     config::{Config, LISTEN_ADDR_VAR},
     connection::{CLOSE_GRACE, Limits, Shared},
-    hub::Hub,
     metrics::RealtimeMetrics,
     ws::{self, WsState},
 };
@@ -43,7 +42,7 @@ impl App {
         let live = Arc::new((AtomicUsize::new(0), Notify::new()));
         let shared = Arc::new(Shared {
             core: core.clone(),
-            hub: Hub::new(core.clone(), realtime_metrics.clone()),
+            hub: Hub::new(core.clone(), realtime_metrics.upstream_streams.clone()),
             metrics: realtime_metrics,
             limits: Limits {
                 auth_timeout: config.auth_timeout,

@@ -1,5 +1,6 @@
 //! Shared upstreams: one `EventService.Subscribe` stream per channel per edge instance, fanned out
-//! to every local subscriber of that channel.
+//! to every local subscriber of that channel — WebSocket clients of realtime-edge, GraphQL
+//! subscriptions of graphql-edge.
 //!
 //! Each channel in use has one task ([`ChannelTask`]) that owns the channel's subscribers and its
 //! upstream stream, so nothing about a channel is shared between threads:
@@ -28,7 +29,7 @@ use std::{
     time::Duration,
 };
 
-use edge_kit::{CallContext, CoreClient, CoreError};
+use metrics::Gauge;
 use proto::v1::{self as pb, event_service_client::EventServiceClient, subscribe_response::Message as UpstreamMessage};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::{
@@ -37,10 +38,16 @@ use tokio::{
     time::Instant,
 };
 
-use crate::{connection::Inbound, metrics::RealtimeMetrics, protocol};
+use crate::{CallContext, CoreClient, CoreError};
 
-/// Identifies one subscription of one connection (unique per edge process).
+/// Identifies one subscription of one client (unique per edge process: [`next_key`]).
 pub type SubKey = u64;
+
+/// A fresh [`SubKey`].
+pub fn next_key() -> SubKey {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 /// First delay before reopening a failed upstream; doubles up to [`MAX_BACKOFF`].
 pub const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -71,21 +78,33 @@ impl Credentials {
     }
 }
 
-/// One event as received from core-svc, serialised once for every client that gets it.
+/// One event as received from core-svc, shared by every client that gets it.
 #[derive(Debug)]
 pub struct SharedEvent {
     pub seq: i64,
-    /// The `event` object of the frame ([`protocol::event_json`]).
-    pub json: String,
+    pub event: pb::Event,
+    /// The edge's rendering of the event, made once for all its clients (realtime-edge's JSON
+    /// frame body), see [`SharedEvent::rendered`].
+    rendered: std::sync::OnceLock<String>,
 }
 
 impl SharedEvent {
-    pub fn new(e: &pb::Event) -> Self {
-        Self { seq: e.seq, json: protocol::event_json(e) }
+    pub fn new(event: pb::Event) -> Self {
+        Self { seq: event.seq, event, rendered: std::sync::OnceLock::new() }
+    }
+
+    /// `render(event)`, computed by the first client that asks and shared with the others.
+    pub fn rendered(&self, render: impl FnOnce(&pb::Event) -> String) -> &str {
+        self.rendered.get_or_init(|| render(&self.event))
     }
 }
 
-/// What a channel sends to one of its subscribers (wrapped in [`Inbound::Feed`]).
+/// Where a channel delivers its feed to one client (its inbox). False: the client is gone.
+pub trait FeedSink: Send + Sync {
+    fn feed(&self, key: SubKey, feed: Feed) -> bool;
+}
+
+/// What a channel sends to one of its subscribers (through its [`FeedSink`]).
 #[derive(Debug)]
 pub enum Feed {
     /// Attached: events with seq > `start` follow. Always the first feed of a subscription.
@@ -105,8 +124,8 @@ pub struct Subscriber {
     /// The caller, as `CheckSubscription` named it (matched against `AccessChange.user_id`).
     pub user_id: String,
     pub creds: Credentials,
-    /// The connection's inbox.
-    pub tx: mpsc::UnboundedSender<Inbound>,
+    /// The client's inbox.
+    pub tx: Arc<dyn FeedSink>,
     /// `CheckSubscription.latest_seq`: the subscription starts no earlier than this.
     pub min_start: i64,
 }
@@ -123,7 +142,8 @@ struct ChannelHandle {
 
 struct HubInner {
     core: CoreClient,
-    metrics: RealtimeMetrics,
+    /// Open upstream streams (one per channel in use).
+    upstream_streams: Gauge,
     channels: Mutex<HashMap<String, ChannelHandle>>,
     generations: AtomicU64,
     rechecks: Arc<Semaphore>,
@@ -136,11 +156,12 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(core: CoreClient, metrics: RealtimeMetrics) -> Self {
+    /// `upstream_streams` counts the open upstream streams (the edge's own metric).
+    pub fn new(core: CoreClient, upstream_streams: Gauge) -> Self {
         Self {
             inner: Arc::new(HubInner {
                 core,
-                metrics,
+                upstream_streams,
                 channels: Mutex::new(HashMap::new()),
                 generations: AtomicU64::new(0),
                 rechecks: Arc::new(Semaphore::new(MAX_CONCURRENT_RECHECKS)),
@@ -180,7 +201,7 @@ impl Hub {
 struct Sub {
     user_id: String,
     creds: Credentials,
-    tx: mpsc::UnboundedSender<Inbound>,
+    tx: Arc<dyn FeedSink>,
     start: i64,
     /// While an access re-check runs: the feed held back until the answer.
     held: Option<Vec<Feed>>,
@@ -315,7 +336,7 @@ impl ChannelTask {
             self.last_seq = self.last_seq.max(sub.min_start);
         }
         let start = self.last_seq.max(sub.min_start);
-        if sub.tx.send(Inbound::Feed(sub.key, Feed::Attached { start })).is_err() {
+        if !sub.tx.feed(sub.key, Feed::Attached { start }) {
             return;
         }
         self.subs.insert(
@@ -344,7 +365,7 @@ impl ChannelTask {
             request,
             generation,
             self.upstream_tx.clone(),
-            self.hub.metrics.clone(),
+            self.hub.upstream_streams.clone(),
         ));
         tracing::debug!(channel = %self.name, after_seq = self.last_seq, carrier, "opening upstream");
         self.last_activity = Instant::now();
@@ -377,7 +398,7 @@ impl ChannelTask {
                     return;
                 }
                 self.last_seq = e.seq;
-                let shared = Arc::new(SharedEvent::new(&e));
+                let shared = Arc::new(SharedEvent::new(e));
                 self.broadcast(|sub| (shared.seq > sub.start).then(|| Feed::Event(shared.clone())));
             }
             UpstreamMessage::Checkpoint(c) => {
@@ -398,7 +419,7 @@ impl ChannelTask {
             match &mut sub.held {
                 Some(held) => held.push(f),
                 None => {
-                    if sub.tx.send(Inbound::Feed(*key, f)).is_err() {
+                    if !sub.tx.feed(*key, f) {
                         gone.push(*key);
                     }
                 }
@@ -413,7 +434,7 @@ impl ChannelTask {
         let Some(upstream) = self.upstream.take() else { return };
         self.upstream_generation += 1;
         match status {
-            Some(status) if protocol::ErrorCode::is_access_denied(status.code()) => {
+            Some(status) if CoreError::is_access_denied_code(status.code()) => {
                 let carrier = upstream.carrier;
                 let same_credentials =
                     self.subs.get(&carrier).is_some_and(|s| same_secret(&s.creds.snapshot().bearer, &upstream.bearer));
@@ -435,7 +456,7 @@ impl ChannelTask {
 
     fn end_subscription(&mut self, key: SubKey, err: CoreError) {
         if let Some(sub) = self.subs.remove(&key) {
-            let _ = sub.tx.send(Inbound::Feed(key, Feed::Ended(err)));
+            let _ = sub.tx.feed(key, Feed::Ended(err));
         }
     }
 
@@ -466,7 +487,7 @@ impl ChannelTask {
             return;
         }
         match recheck.result {
-            Err(err) if protocol::ErrorCode::is_access_denied(err.code) => {
+            Err(err) if CoreError::is_access_denied_code(err.code) => {
                 tracing::info!(channel = %self.name, key = recheck.key, code = ?err.code, "subscriber lost access");
                 self.end_subscription(recheck.key, err);
             }
@@ -482,7 +503,7 @@ impl ChannelTask {
                 }
                 let held = sub.held.take().unwrap_or_default();
                 for feed in held {
-                    if sub.tx.send(Inbound::Feed(recheck.key, feed)).is_err() {
+                    if !sub.tx.feed(recheck.key, feed) {
                         self.subs.remove(&recheck.key);
                         break;
                     }
@@ -506,11 +527,11 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 /// Decrements the upstream gauge when the upstream task ends or is aborted.
-struct UpstreamGauge(RealtimeMetrics);
+struct UpstreamGauge(Gauge);
 
 impl Drop for UpstreamGauge {
     fn drop(&mut self) {
-        self.0.upstream_streams.decrement(1.0);
+        self.0.decrement(1.0);
     }
 }
 
@@ -520,10 +541,10 @@ async fn run_upstream(
     request: pb::SubscribeRequest,
     generation: u64,
     tx: mpsc::Sender<(u64, UpstreamEvent)>,
-    metrics: RealtimeMetrics,
+    upstream_streams: Gauge,
 ) {
-    metrics.upstream_streams.increment(1.0);
-    let _gauge = UpstreamGauge(metrics);
+    upstream_streams.increment(1.0);
+    let _gauge = UpstreamGauge(upstream_streams);
     // One event is at most a few hundred KiB (before/after state); tonic's 4 MiB default is
     // plenty, but a stream must never fail on its size.
     let mut client = EventServiceClient::new(core.channel()).max_decoding_message_size(16 * 1024 * 1024);

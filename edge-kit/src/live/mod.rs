@@ -1,0 +1,18 @@
+//! Live events for the edges that push them (realtime-edge's WebSocket, graphql-edge's
+//! subscriptions), written once:
+//!
+//! - [`hub`]: one shared upstream `EventService.Subscribe` per channel per edge instance, fanned
+//!   out to every local subscriber; carrier credentials, reopening with `after_seq`, re-checks
+//!   of the affected subscribers on `access_change`.
+//! - [`merge`]: one client's subscriptions merged into one seq order without duplicates, with
+//!   `after` replayed from the log first.
+//!
+//! Invariant: the edge never decides access. core-svc authorizes every client with its own
+//! credentials (`CheckSubscription`), and re-checks it when access may have changed; the shared
+//! upstream only saves streams.
+
+pub mod hub;
+pub mod merge;
+
+pub use hub::{Credentials, Feed, FeedSink, Hub, SharedEvent, SubKey, Subscriber, check_subscription};
+pub use merge::{Inbound, Merge, Outcome, Phase, ReplayPage, Room, filter_literal};
