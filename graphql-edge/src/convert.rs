@@ -61,6 +61,46 @@ pub fn from_json(j: Json) -> PbValue {
     PbValue { kind: Some(kind) }
 }
 
+/// The config entries a `config.*` event carries (its payload is the entry after the change;
+/// `config.imported`'s carries every imported entry), as platform.v1 configs. Any other event:
+/// none.
+pub fn config_changes(e: &proto::v1::Event) -> Vec<proto::v1::Config> {
+    if !e.r#type.starts_with("config.") {
+        return Vec::new();
+    }
+    let payload = e.payload.clone().map_or(Json::Null, struct_to_json);
+    match payload.get("configs") {
+        Some(Json::Array(configs)) => configs.iter().filter_map(config_from_payload).collect(),
+        _ => config_from_payload(&payload).into_iter().collect(),
+    }
+}
+
+/// A config as core-svc writes it into events (`id, project_id, key, value, description,
+/// version, created_at, updated_at, updated_by, deleted_at`).
+fn config_from_payload(p: &Json) -> Option<proto::v1::Config> {
+    let text = |k: &str| p.get(k).and_then(Json::as_str).unwrap_or_default().to_string();
+    let time = |k: &str| {
+        p.get(k)
+            .and_then(Json::as_str)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| timestamp(t.to_utc()))
+    };
+    let version = p.get("version")?.as_i64()?;
+    Some(proto::v1::Config {
+        id: p.get("id")?.as_str()?.to_string(),
+        project_id: text("project_id"),
+        key: p.get("key")?.as_str()?.to_string(),
+        value: Some(from_json(p.get("value").cloned().unwrap_or(Json::Null))),
+        description: text("description"),
+        version,
+        etag: proto::etag::format(version),
+        create_time: time("created_at"),
+        update_time: time("updated_at"),
+        updated_by: text("updated_by"),
+        delete_time: time("deleted_at"),
+    })
+}
+
 /// A string literal of core's filter language: quoted, with `\` and `"` escaped, so client text
 /// never changes the filter's structure.
 pub fn quote(s: &str) -> String {

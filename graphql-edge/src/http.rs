@@ -29,14 +29,19 @@ use edge_kit::{CallContext, CoreClient, RequestId};
 use poem::{
     Body, Request, Response, get, handler,
     http::{HeaderValue, StatusCode, header},
-    web::{Data, Html},
+    web::{
+        Data, Html,
+        websocket::{WebSocket, WebSocketConfig},
+    },
 };
+use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::{
     context::Core,
     error, loaders,
     schema::{AppSchema, PersistedQueries},
+    ws::{self, Handshake, Protocol, WsShared},
 };
 
 /// SPEC §5: request bodies above 1 MiB are refused.
@@ -49,7 +54,12 @@ pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
 /// The `/graphql` route.
-pub fn endpoint(schema: AppSchema, persisted: PersistedQueries, core: CoreClient) -> impl poem::Endpoint {
+pub fn endpoint(
+    schema: AppSchema,
+    persisted: PersistedQueries,
+    core: CoreClient,
+    sockets: Arc<WsShared>,
+) -> impl poem::Endpoint {
     use poem::EndpointExt;
     get(get_graphql)
         .post(post_graphql)
@@ -59,6 +69,7 @@ pub fn endpoint(schema: AppSchema, persisted: PersistedQueries, core: CoreClient
         .data(schema)
         .data(persisted)
         .data(core)
+        .data(sockets)
 }
 
 #[handler]
@@ -135,11 +146,16 @@ fn graphiql() -> Response {
 #[handler]
 async fn get_graphql(
     req: &Request,
+    upgrade: Option<WebSocket>,
     schema: Data<&AppSchema>,
     persisted: Data<&PersistedQueries>,
     core: Data<&CoreClient>,
+    sockets: Data<&Arc<WsShared>>,
     request_id: RequestId,
 ) -> Response {
+    if let Some(upgrade) = upgrade {
+        return subscription_socket(req, upgrade, &sockets, request_id);
+    }
     let rid = request_id.as_str().to_string();
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let params: Vec<(String, String)> =
@@ -172,6 +188,42 @@ async fn get_graphql(
     let call = call_context(req, &core, &rid);
     let Some(call) = call else { return unauthenticated(req, media, &rid) };
     respond(media, execute(&schema, &core, call, BatchRequest::Single(request)).await, &rid)
+}
+
+/// A `GET /graphql` that asks to upgrade: the subscription WebSocket (see [`crate::ws`]), for a
+/// client that speaks one of its protocols.
+fn subscription_socket(req: &Request, upgrade: WebSocket, sockets: &Arc<WsShared>, request_id: RequestId) -> Response {
+    use poem::IntoResponse;
+    let offered = req.headers().get(header::SEC_WEBSOCKET_PROTOCOL).and_then(|v| v.to_str().ok());
+    let Some(protocol) = Protocol::from_header(offered) else {
+        let message = format!(
+            "the subscription WebSocket speaks {} (or the legacy {}): ask for one in Sec-WebSocket-Protocol",
+            ws::GRAPHQL_TRANSPORT_WS,
+            ws::LEGACY_GRAPHQL_WS
+        );
+        return refuse(MediaType::Json, StatusCode::BAD_REQUEST, &message, request_id.as_str());
+    };
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let ctx = CallContext {
+        bearer: None,
+        request_id,
+        client_addr: req.remote_addr().as_socket_addr().map(|a| a.ip().to_string()),
+        deadline: Some(sockets.core.call_timeout()),
+    };
+    let handshake =
+        Handshake { protocol, header_token: CallContext::bearer_from_header(header).map(SecretString::from), ctx };
+    // A 4 KiB read buffer, as realtime-edge (tungstenite zero-fills its whole read buffer before
+    // every read); larger messages still arrive, up to the limit, then the read fails (1009).
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .max_message_size(Some(ws::MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(ws::MAX_MESSAGE_BYTES));
+    let shared = sockets.clone();
+    upgrade
+        .protocols([protocol.name()])
+        .config(config)
+        .on_upgrade(move |socket| ws::run(socket, shared, handshake))
+        .into_response()
 }
 
 #[handler]

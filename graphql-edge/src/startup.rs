@@ -1,18 +1,31 @@
 //! Builds graphql-edge from its [`Config`] and runs it.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use edge_kit::{CoreClient, Metrics};
+use edge_kit::{
+    CoreClient, Metrics,
+    live::{Hub, LiveMetrics, OpenSockets, sockets::CLOSE_GRACE},
+};
 use poem::{Route, endpoint::BoxEndpoint};
+use tokio::sync::watch;
 
-use crate::config::{Config, LISTEN_ADDR_VAR};
+use crate::{
+    config::{Config, LISTEN_ADDR_VAR},
+    ws::WsShared,
+};
+
+/// The prefix of the subscription series in `/metrics` (`graphql_connections`, …).
+pub const METRICS_PREFIX: &str = "graphql";
 
 /// graphql-edge, bound and ready to serve.
 pub struct App {
     acceptor: edge_kit::server::EdgeAcceptor,
     local_addr: SocketAddr,
     endpoint: BoxEndpoint<'static>,
+    /// Flipped on shutdown: every subscription socket closes with 1001.
+    shutdown: watch::Sender<bool>,
+    sockets: OpenSockets,
 }
 
 impl App {
@@ -20,13 +33,26 @@ impl App {
     /// first use and `/readyz` reports it until then.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let core = CoreClient::connect_lazy(&config.core_grpc_url, config.core_call_timeout.0);
+        let metrics = Metrics::global_or_new();
+        let live_metrics = LiveMetrics::new(&metrics, METRICS_PREFIX);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let sockets = OpenSockets::new(live_metrics.connections.clone());
         let (schema, persisted) = crate::schema::build();
-        let api = Route::new().at("/graphql", crate::http::endpoint(schema, persisted, core.clone()));
-        let endpoint = edge_kit::http::app(api, core, Metrics::global_or_new());
+        let shared = Arc::new(WsShared {
+            schema: schema.clone(),
+            core: core.clone(),
+            hub: Hub::new(core.clone(), live_metrics.upstream_streams.clone()),
+            limits: config.ws.clone(),
+            metrics: live_metrics,
+            sockets: sockets.clone(),
+            shutdown: shutdown_rx,
+        });
+        let api = Route::new().at("/graphql", crate::http::endpoint(schema, persisted, core.clone(), shared));
+        let endpoint = edge_kit::http::app(api, core, metrics);
         let acceptor = edge_kit::server::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {LISTEN_ADDR_VAR}={}", config.listen_addr))?;
-        Ok(Self { local_addr: edge_kit::server::local_addr(&acceptor), acceptor, endpoint })
+        Ok(Self { local_addr: edge_kit::server::local_addr(&acceptor), acceptor, endpoint, shutdown, sockets })
     }
 
     /// The bound address, with the real port when configured with port 0.
@@ -34,8 +60,20 @@ impl App {
         self.local_addr
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves until `shutdown` completes; then closes every subscription socket with 1001
+    /// (clients reconnect, to another instance, and resume with `after`), drains in-flight
+    /// requests, and returns once every socket is closed (or after a grace period).
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        edge_kit::serve(self.acceptor, self.endpoint, shutdown).await.context("graphql-edge server failed")
+        let Self { acceptor, endpoint, shutdown: signal, sockets, .. } = self;
+        let stop = async move {
+            shutdown.await;
+            let _ = signal.send(true);
+        };
+        let served = edge_kit::serve(acceptor, endpoint, stop).await;
+        let open = sockets.all_closed(CLOSE_GRACE + Duration::from_secs(1)).await;
+        if open > 0 {
+            tracing::warn!(open, "websockets still open after the grace period");
+        }
+        served.context("graphql-edge server failed")
     }
 }

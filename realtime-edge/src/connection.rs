@@ -7,34 +7,23 @@
 //! bounded memory: once the queue is full, events wait in the per-channel queues; when more than
 //! twice the queue's size waits there too, the client is closed with 1013 and resumes with `after`.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use edge_kit::{
     CallContext, CoreClient, CoreError,
-    live::{Credentials, Hub, Inbound, Merge, Outcome, Room},
+    live::{Credentials, End, Hub, Inbound, LiveMetrics, Merge, Out, Outcome, SocketGuard, TokenBucket, sockets},
 };
-use futures::{SinkExt, StreamExt, stream::SplitSink};
-use poem::web::websocket::{CloseCode, Message, WebSocketStream};
+use futures::StreamExt;
+use poem::web::websocket::{Message, WebSocketStream};
 use proto::v1::{self as pb, auth_service_client::AuthServiceClient};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::{
-    sync::{mpsc, oneshot, watch},
+    sync::{mpsc, watch},
     time::Instant,
 };
 
-use crate::{
-    metrics::RealtimeMetrics,
-    protocol::{self, ClientFrame, ErrorCode, close},
-};
+use crate::protocol::{self, ClientFrame, ErrorCode, close};
 
-/// How long the writer may take to deliver a closing frame before the socket is dropped.
-pub const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// Limits and timings of every connection (from [`crate::config::Config`]).
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -49,30 +38,10 @@ pub struct Limits {
 pub struct Shared {
     pub core: CoreClient,
     pub hub: Hub,
-    pub metrics: RealtimeMetrics,
+    pub metrics: LiveMetrics,
     pub limits: Limits,
     /// Becomes `true` on shutdown: every connection closes with 1001.
     pub shutdown: watch::Receiver<bool>,
-}
-
-/// To the writer task.
-#[derive(Debug)]
-enum Out {
-    Text(String),
-    Ping,
-    /// Send this close frame after everything queued before it, then stop.
-    Close(u16, String),
-}
-
-/// How the connection ends.
-#[derive(Debug)]
-enum End {
-    /// The peer closed or vanished: nothing more to send.
-    Drop,
-    /// Close after the frames already queued (e.g. after an error frame).
-    Close(u16, String),
-    /// Close now, skipping what is queued (shutdown, slow consumer).
-    Urgent(u16, String),
 }
 
 /// Credentials presented at the upgrade (`Authorization: Bearer`, then `?access_token=`).
@@ -82,35 +51,10 @@ pub struct Handshake {
     pub ctx: CallContext,
 }
 
-/// Keeps the connections gauge (and the app's count of live connections) right however the
-/// connection task ends.
-pub struct ConnectionGuard {
-    metrics: RealtimeMetrics,
-    live: Arc<(AtomicUsize, tokio::sync::Notify)>,
-}
-
-impl ConnectionGuard {
-    pub fn new(metrics: RealtimeMetrics, live: Arc<(AtomicUsize, tokio::sync::Notify)>) -> Self {
-        metrics.connections.increment(1.0);
-        live.0.fetch_add(1, Ordering::SeqCst);
-        Self { metrics, live }
-    }
-}
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        self.metrics.connections.decrement(1.0);
-        self.live.0.fetch_sub(1, Ordering::SeqCst);
-        self.live.1.notify_waiters();
-    }
-}
-
 /// Serves one upgraded WebSocket until it closes.
-pub async fn run(socket: WebSocketStream, shared: Arc<Shared>, handshake: Handshake, guard: ConnectionGuard) {
+pub async fn run(socket: WebSocketStream, shared: Arc<Shared>, handshake: Handshake, guard: SocketGuard) {
     let (sink, mut stream) = socket.split();
-    let (out, out_rx) = mpsc::channel(shared.limits.send_queue);
-    let (urgent_tx, urgent_rx) = oneshot::channel();
-    let writer = tokio::spawn(write_loop(sink, out_rx, urgent_rx));
+    let (out, closer) = sockets::spawn_writer(sink, shared.limits.send_queue);
     let (inbox, mut inbox_rx) = mpsc::unbounded_channel();
     let creds = Credentials::new(handshake.ctx);
     let merge = merge_for(&shared, &creds, inbox, &out);
@@ -127,24 +71,10 @@ pub async fn run(socket: WebSocketStream, shared: Arc<Shared>, handshake: Handsh
     let end = conn.serve(&mut stream, &mut inbox_rx, handshake.token).await;
     conn.merge.leave_all();
     tracing::debug!(?end, "websocket connection ends");
-    match end {
-        End::Drop => {}
-        End::Close(code, reason) => {
-            if let Err(err) = conn.out.try_send(Out::Close(code, reason)) {
-                let Out::Close(code, reason) = err.into_inner() else { unreachable!("sent a Close") };
-                let _ = urgent_tx.send((code, reason));
-            }
-        }
-        End::Urgent(code, reason) => {
-            let _ = urgent_tx.send((code, reason));
-        }
-    }
+    let out = conn.out.clone();
     drop(conn);
     drop(stream);
-    let abort = writer.abort_handle();
-    if tokio::time::timeout(CLOSE_GRACE, writer).await.is_err() {
-        abort.abort();
-    }
+    closer.finish(out, end).await;
     drop(guard);
 }
 
@@ -156,96 +86,15 @@ fn merge_for(
     inbox: mpsc::UnboundedSender<Inbound>,
     out: &mpsc::Sender<Out>,
 ) -> Merge {
-    let weak = out.downgrade();
-    let room: Room = Arc::new(move || {
-        let out = weak.upgrade()?;
-        Some(out.capacity() * 2 >= out.max_capacity())
-    });
     Merge::new(
         shared.core.clone(),
         shared.hub.clone(),
         creds.clone(),
         inbox,
-        room,
+        sockets::room(out),
         shared.limits.send_queue,
         shared.metrics.subscriptions.clone(),
     )
-}
-
-/// Owns the sending half: writes queued frames; on an urgent close, skips the rest.
-async fn write_loop(
-    mut sink: SplitSink<WebSocketStream, Message>,
-    mut rx: mpsc::Receiver<Out>,
-    mut urgent: oneshot::Receiver<(u16, String)>,
-) {
-    async fn close(sink: &mut SplitSink<WebSocketStream, Message>, code: u16, reason: String) {
-        let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Message::close_with(CloseCode::from(code), reason))).await;
-        let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
-    }
-    loop {
-        let next = tokio::select! {
-            biased;
-            urgent_close = &mut urgent => {
-                if let Ok((code, reason)) = urgent_close {
-                    close(&mut sink, code, reason).await;
-                }
-                return;
-            }
-            next = rx.recv() => next,
-        };
-        let message = match next {
-            None => {
-                let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
-                return;
-            }
-            Some(Out::Close(code, reason)) => return close(&mut sink, code, reason).await,
-            Some(Out::Text(text)) => Message::Text(text),
-            Some(Out::Ping) => Message::Ping(Vec::new()),
-        };
-        tokio::select! {
-            biased;
-            urgent_close = &mut urgent => {
-                // A send blocked on a client that stopped reading: the close frame goes after
-                // the bytes already in flight.
-                if let Ok((code, reason)) = urgent_close {
-                    close(&mut sink, code, reason).await;
-                }
-                return;
-            }
-            sent = sink.send(message) => {
-                if sent.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Client frames allowed per second, with bursts of twice that.
-struct TokenBucket {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    at: Instant,
-}
-
-impl TokenBucket {
-    fn new(per_sec: u32) -> Self {
-        let rate = f64::from(per_sec);
-        Self { tokens: rate * 2.0, rate, burst: rate * 2.0, at: Instant::now() }
-    }
-
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 struct Connection {
@@ -591,7 +440,7 @@ mod tests {
 
     fn connection(send_queue: usize) -> (Connection, mpsc::Receiver<Out>, mpsc::UnboundedReceiver<Inbound>) {
         let core = CoreClient::connect_lazy(&"http://127.0.0.1:9".parse().unwrap(), Duration::from_secs(1));
-        let metrics = RealtimeMetrics::new(&Metrics::new());
+        let metrics = LiveMetrics::new(&Metrics::new(), crate::METRICS_PREFIX);
         let (_tx, shutdown) = watch::channel(false);
         let shared = Arc::new(Shared {
             hub: Hub::new(core.clone(), metrics.upstream_streams.clone()),

@@ -15,15 +15,18 @@
 //!   shared upstream per channel is edge-kit's `live::Hub`, shared with graphql-edge.
 //! - [`protocol`]: frame parsing and writing, error codes (the one mapping of core-svc statuses),
 //!   close codes.
-//! - [`metrics`]: `realtime_*` series (connections, subscriptions, upstream streams, events
-//!   delivered, slow-consumer closes).
+//!
+//! Its `/metrics` series are edge-kit's live series named `realtime_*` (connections,
+//! subscriptions, upstream streams, events delivered, slow-consumer closes).
 //!
 //! Architecture invariant: no SQL, no Redis client, no business rule. The caller's credentials
 //! go to core-svc, which decides. This crate never depends on core-svc, sqlx or redis.
 
 pub mod config;
 pub mod connection;
-pub mod metrics;
 pub mod protocol;
 pub mod startup;
 pub mod ws;
+
+/// The prefix of the live series in `/metrics`.
+pub const METRICS_PREFIX: &str = "realtime";

@@ -1,24 +1,18 @@
 //! Builds realtime-edge from its [`Config`] and runs it.
 
-use std::{
-    future::Future,
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use edge_kit::{CoreClient, Metrics, live::Hub};
+use edge_kit::{
+    CoreClient, Metrics,
+    live::{Hub, LiveMetrics, OpenSockets, sockets::CLOSE_GRACE},
+};
 use poem::{EndpointExt, Route, endpoint::BoxEndpoint, get};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::{
     config::{Config, LISTEN_ADDR_VAR},
-    connection::{CLOSE_GRACE, Limits, Shared},
-    metrics::RealtimeMetrics,
+    connection::{Limits, Shared},
     ws::{self, WsState},
 };
 
@@ -28,7 +22,7 @@ pub struct App {
     local_addr: SocketAddr,
     endpoint: BoxEndpoint<'static>,
     shutdown: watch::Sender<bool>,
-    live: Arc<(AtomicUsize, Notify)>,
+    sockets: OpenSockets,
 }
 
 impl App {
@@ -37,9 +31,9 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let core = CoreClient::connect_lazy(&config.core_grpc_url, config.core_call_timeout.0);
         let metrics = Metrics::global_or_new();
-        let realtime_metrics = RealtimeMetrics::new(&metrics);
+        let realtime_metrics = LiveMetrics::new(&metrics, crate::METRICS_PREFIX);
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let live = Arc::new((AtomicUsize::new(0), Notify::new()));
+        let sockets = OpenSockets::new(realtime_metrics.connections.clone());
         let shared = Arc::new(Shared {
             core: core.clone(),
             hub: Hub::new(core.clone(), realtime_metrics.upstream_streams.clone()),
@@ -53,12 +47,12 @@ impl App {
             },
             shutdown: shutdown_rx,
         });
-        let api = Route::new().at("/ws", get(ws::upgrade.data(WsState { shared, live: live.clone() })));
+        let api = Route::new().at("/ws", get(ws::upgrade.data(WsState { shared, sockets: sockets.clone() })));
         let endpoint = edge_kit::http::app(api, core, metrics);
         let acceptor = edge_kit::server::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {LISTEN_ADDR_VAR}={}", config.listen_addr))?;
-        Ok(Self { local_addr: edge_kit::server::local_addr(&acceptor), acceptor, endpoint, shutdown, live })
+        Ok(Self { local_addr: edge_kit::server::local_addr(&acceptor), acceptor, endpoint, shutdown, sockets })
     }
 
     /// The bound address, with the real port when configured with port 0.
@@ -70,25 +64,15 @@ impl App {
     /// reconnect, to another instance, and resume with `after`), drains in-flight HTTP requests,
     /// and returns once every socket is closed (or after a grace period).
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let Self { acceptor, endpoint, shutdown: signal, live, .. } = self;
+        let Self { acceptor, endpoint, shutdown: signal, sockets, .. } = self;
         let stop = async move {
             shutdown.await;
             let _ = signal.send(true);
         };
         let served = edge_kit::serve(acceptor, endpoint, stop).await;
-        let all_closed = async {
-            loop {
-                let notified = live.1.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                if live.0.load(Ordering::SeqCst) == 0 {
-                    break;
-                }
-                notified.await;
-            }
-        };
-        if tokio::time::timeout(CLOSE_GRACE + Duration::from_secs(1), all_closed).await.is_err() {
-            tracing::warn!(open = live.0.load(Ordering::SeqCst), "websockets still open after the grace period");
+        let open = sockets.all_closed(CLOSE_GRACE + Duration::from_secs(1)).await;
+        if open > 0 {
+            tracing::warn!(open, "websockets still open after the grace period");
         }
         served.context("realtime-edge server failed")
     }

@@ -2,9 +2,9 @@
 //! (`Authorization: Bearer`, else `?access_token=`) and hands the socket to
 //! [`connection::run`].
 
-use std::sync::{Arc, atomic::AtomicUsize};
+use std::sync::Arc;
 
-use edge_kit::{CallContext, RequestId};
+use edge_kit::{CallContext, RequestId, live::OpenSockets};
 use poem::{
     IntoResponse, Request, handler,
     web::{
@@ -14,10 +14,9 @@ use poem::{
 };
 use secrecy::SecretString;
 use serde::Deserialize;
-use tokio::sync::Notify;
 
 use crate::{
-    connection::{self, ConnectionGuard, Handshake, Shared},
+    connection::{self, Handshake, Shared},
     protocol::MAX_FRAME_BYTES,
 };
 
@@ -29,8 +28,8 @@ const READ_LIMIT: usize = 4 * MAX_FRAME_BYTES;
 #[derive(Clone)]
 pub struct WsState {
     pub shared: Arc<Shared>,
-    /// Connections still open, and a notification when one ends (for shutdown).
-    pub live: Arc<(AtomicUsize, Notify)>,
+    /// Connections still open (shutdown waits for them).
+    pub sockets: OpenSockets,
 }
 
 /// No `Debug`: it holds a credential.
@@ -58,7 +57,7 @@ pub async fn upgrade(
         deadline: Some(state.shared.core.call_timeout()),
     };
     let shared = state.shared.clone();
-    let guard = ConnectionGuard::new(shared.metrics.clone(), state.live.clone());
+    let guard = state.sockets.open();
     // A 4 KiB read buffer instead of tungstenite's 128 KiB: tungstenite zero-fills the whole
     // buffer before every read, so the default cost 128 KiB per idle connection and a 128 KiB
     // memset per delivered event (bench/REALTIME.md). Larger frames still work: the buffer grows.

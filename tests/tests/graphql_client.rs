@@ -1,6 +1,7 @@
-//! A standard GraphQL client (graphql-request, npm) against graphql-edge: what web apps use must
-//! work with the schema and error shape as served. And the reference audit of the
-//! GraphQL-over-HTTP specification (graphql-http's `serverAudits`): every audit must pass. Needs node and npm (Debian `nodejs`, `npm`);
+//! Standard GraphQL clients (npm) against graphql-edge: what web apps use must work with the
+//! schema and error shape as served — graphql-request over HTTP, graphql-ws (on `ws`) for
+//! subscriptions. And the reference audit of the GraphQL-over-HTTP specification
+//! (graphql-http's `serverAudits`): every audit must pass. Needs node and npm (Debian `nodejs`, `npm`);
 //! the packages come from `graphql-edge/tests/client/package-lock.json` (`npm ci`).
 
 mod graphql_support;
@@ -28,6 +29,24 @@ async fn the_graphql_over_http_audit_passes_entirely() {
     assert!(stdout.contains("graphql-http audit:"), "{stdout}");
 }
 
+#[tokio::test]
+async fn the_graphql_ws_client_subscribes_resumes_and_is_cut_off() {
+    let s = spawn().await;
+    let admin = s.admin_token().await;
+    let (member, _) = s.user(&admin, "graphql-ws").await;
+    let stdout = node(&[
+        "subscriptions.mjs",
+        &s.url(),
+        &s.core.admin_email,
+        ADMIN_PASSWORD,
+        &member.email,
+        tests::USER_PASSWORD,
+    ])
+    .await;
+    println!("{stdout}");
+    assert!(stdout.contains("graphql-ws client: ok"), "{stdout}");
+}
+
 /// Runs `node ARGS…` in the client folder (off the runtime that serves the stack) and returns
 /// its output; fails the test when node fails. The test command's set-up installs node, npm and
 /// the packages; without them this fails, it is never skipped.
@@ -38,7 +57,9 @@ async fn node(args: &[&str]) -> String {
     );
     let dir = client_dir();
     assert!(
-        dir.join("node_modules/graphql-request").exists() && dir.join("node_modules/graphql-http").exists(),
+        ["graphql-request", "graphql-http", "graphql-ws", "ws"]
+            .iter()
+            .all(|p| dir.join("node_modules").join(p).exists()),
         "{}/node_modules is missing: ./scripts/test installs it (npm ci)",
         dir.display()
     );

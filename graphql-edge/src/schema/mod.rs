@@ -3,16 +3,17 @@
 
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
 use async_graphql::{
-    EmptySubscription, Schema,
+    Schema,
     extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage},
 };
 
-pub use self::{mutation::Mutation, query::Query};
+pub use self::{mutation::Mutation, query::Query, subscription::Subscription};
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The automatic persisted queries of this process, shared with the HTTP layer (which looks a
 /// hash up to refuse a persisted mutation over GET).
@@ -32,7 +33,7 @@ pub const PERSISTED_QUERIES: usize = 1024;
 /// Builds the schema with its limits and extensions, and its persisted-query store.
 pub fn build() -> (AppSchema, PersistedQueries) {
     let persisted = LruCacheStorage::new(PERSISTED_QUERIES);
-    let schema = Schema::build(Query, Mutation, EmptySubscription)
+    let schema = Schema::build(Query, Mutation, Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)

@@ -1,0 +1,444 @@
+//! The subscription WebSocket of `/graphql`: a `GET /graphql` that asks to upgrade, speaking
+//! [`graphql-transport-ws`](https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md)
+//! (Apollo Client, urql, Relay via `graphql-ws`) or the legacy `graphql-ws` of
+//! `subscriptions-transport-ws`.
+//!
+//! - **Credentials**: `connection_init`'s payload (`{"authorization": "Bearer …"}`) or the
+//!   upgrade request's `Authorization` header, checked with core-svc (`GetMe`); refused or
+//!   missing → close 4403. Nothing but `connection_init` before the ack: a `subscribe` → 4401; a
+//!   second `connection_init` → 4429; none within the time limit → 4408.
+//! - **Operations**: each `subscribe` runs on the schema with the socket's credentials; a
+//!   subscription's events come as `next`, its end as `complete`; a request error (parse,
+//!   validation) is one `error` message. An id already running → 4409. Limits: subscriptions
+//!   per socket, messages per second (a refused `subscribe` gets an `error`), 64 KiB per message
+//!   (1009).
+//! - **Ends**: the credential's expiry (4403: reconnect with a fresh one and resume with
+//!   `after`), a client that reads too slowly (1013, like realtime-edge), shutdown (1001), a
+//!   peer that stops answering pings (dropped).
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use async_graphql::{Request as GqlRequest, Response as GqlResponse};
+use edge_kit::{
+    CallContext, CoreClient, CoreError, check_credential,
+    live::{Credentials, End, Hub, LiveMetrics, OpenSockets, Out, TokenBucket, sockets},
+};
+use futures::StreamExt;
+use poem::web::websocket::{Message, WebSocketStream};
+use proto::v1 as pb;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use tokio::{
+    sync::{Notify, mpsc, watch},
+    task::AbortHandle,
+    time::Instant,
+};
+
+use crate::{config::WsLimits, context::Core, live::Live, loaders, schema::AppSchema};
+
+/// The protocol names a client may ask for in `Sec-WebSocket-Protocol`.
+pub const GRAPHQL_TRANSPORT_WS: &str = "graphql-transport-ws";
+pub const LEGACY_GRAPHQL_WS: &str = "graphql-ws";
+/// Largest client message.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// WebSocket pings, and the legacy protocol's `ka`.
+const PING_INTERVAL: Duration = Duration::from_secs(25);
+
+mod close {
+    pub const GOING_AWAY: u16 = 1001;
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    pub const BAD_REQUEST: u16 = 4400;
+    pub const UNAUTHORIZED: u16 = 4401;
+    pub const FORBIDDEN: u16 = 4403;
+    pub const INIT_TIMEOUT: u16 = 4408;
+    pub const DUPLICATE_ID: u16 = 4409;
+    pub const TOO_MANY_INITS: u16 = 4429;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    TransportWs,
+    Legacy,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TransportWs => GRAPHQL_TRANSPORT_WS,
+            Self::Legacy => LEGACY_GRAPHQL_WS,
+        }
+    }
+
+    /// The first protocol the client lists that we speak (as poem selects it).
+    pub fn from_header(header: Option<&str>) -> Option<Self> {
+        header?.split(',').map(str::trim).find_map(|p| match p {
+            GRAPHQL_TRANSPORT_WS => Some(Self::TransportWs),
+            LEGACY_GRAPHQL_WS => Some(Self::Legacy),
+            _ => None,
+        })
+    }
+}
+
+/// What every socket of this edge shares.
+pub struct WsShared {
+    pub schema: AppSchema,
+    pub core: CoreClient,
+    pub hub: Hub,
+    pub limits: WsLimits,
+    pub metrics: LiveMetrics,
+    /// Open sockets (shutdown waits for them).
+    pub sockets: OpenSockets,
+    /// Becomes true on shutdown: every socket closes with 1001.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// What the upgrade request said.
+pub struct Handshake {
+    pub protocol: Protocol,
+    /// `Authorization: Bearer …` of the upgrade request, if any.
+    pub header_token: Option<SecretString>,
+    pub ctx: CallContext,
+}
+
+/// From a running operation.
+enum OpEvent {
+    Next(String, Box<GqlResponse>),
+    /// A request error: the operation never ran.
+    Error(String, Vec<async_graphql::ServerError>),
+    Complete(String),
+}
+
+/// Serves one upgraded socket until it closes.
+pub async fn run(socket: WebSocketStream, shared: Arc<WsShared>, handshake: Handshake) {
+    let guard = shared.sockets.open();
+    let (sink, mut stream) = socket.split();
+    let (out, closer) = sockets::spawn_writer(sink, shared.limits.send_queue);
+    let (ops_tx, ops_rx) = mpsc::channel(shared.limits.send_queue);
+    let mut conn = Socket {
+        protocol: handshake.protocol,
+        creds: Credentials::new(handshake.ctx),
+        header_token: handshake.header_token,
+        acked: false,
+        ops: HashMap::new(),
+        ops_tx,
+        out,
+        bucket: TokenBucket::new(shared.limits.max_messages_per_sec),
+        expires: None,
+        too_slow: Arc::new((AtomicBool::new(false), Notify::new())),
+        shared,
+    };
+    let end = conn.serve(&mut stream, ops_rx).await;
+    tracing::debug!(?end, "graphql websocket ends");
+    for (_, op) in conn.ops.drain() {
+        op.abort();
+    }
+    let out = conn.out.clone();
+    drop(conn);
+    drop(stream);
+    closer.finish(out, end).await;
+    drop(guard);
+}
+
+struct Socket {
+    protocol: Protocol,
+    creds: Credentials,
+    header_token: Option<SecretString>,
+    acked: bool,
+    /// Running operations, by the client's id.
+    ops: HashMap<String, AbortHandle>,
+    ops_tx: mpsc::Sender<OpEvent>,
+    out: mpsc::Sender<Out>,
+    bucket: TokenBucket,
+    /// When the credential expires.
+    expires: Option<Instant>,
+    too_slow: Arc<(AtomicBool, Notify)>,
+    shared: Arc<WsShared>,
+}
+
+type Stream = futures::stream::SplitStream<WebSocketStream>;
+
+impl Socket {
+    async fn serve(&mut self, stream: &mut Stream, mut ops_rx: mpsc::Receiver<OpEvent>) -> End {
+        let mut shutdown = self.shared.shutdown.clone();
+        if *shutdown.borrow_and_update() {
+            return End::Urgent(close::GOING_AWAY, "server shutting down".into());
+        }
+        let init_deadline = Instant::now() + self.shared.limits.init_timeout;
+        let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+        let mut awaiting_pong = false;
+        loop {
+            let too_slow = self.too_slow.clone();
+            let step = tokio::select! {
+                _ = shutdown.changed() => Err(End::Urgent(close::GOING_AWAY, "server shutting down".into())),
+                () = tokio::time::sleep_until(init_deadline), if !self.acked => {
+                    Err(End::Close(close::INIT_TIMEOUT, "Connection initialisation timeout".into()))
+                }
+                message = stream.next() => match message {
+                    None => Err(End::Drop),
+                    Some(Ok(Message::Text(text))) => self.on_text(&text).await,
+                    Some(Ok(Message::Pong(_))) => { awaiting_pong = false; Ok(()) }
+                    Some(Ok(Message::Ping(_))) => Ok(()),
+                    Some(Ok(Message::Binary(_))) => Err(End::Close(close::BAD_REQUEST, "send JSON text messages".into())),
+                    Some(Ok(Message::Close(_))) => Err(End::Drop),
+                    Some(Err(err)) => Err(read_error(&err)),
+                },
+                Some(event) = ops_rx.recv() => self.on_op(event),
+                _ = ping.tick() => {
+                    if awaiting_pong {
+                        Err(End::Drop)
+                    } else {
+                        awaiting_pong = self.out.try_send(Out::Ping).is_ok();
+                        if self.protocol == Protocol::Legacy && self.acked {
+                            let _ = self.out.try_send(Out::Text(json!({"type": "ka"}).to_string()));
+                        }
+                        Ok(())
+                    }
+                }
+                () = async { too_slow.1.notified().await }, if !self.too_slow.0.load(Ordering::Relaxed) => Ok(()),
+                () = until(self.expires) => Err(End::Close(
+                    close::FORBIDDEN,
+                    "Forbidden: the access token expired; reconnect with a fresh one and resume with after".into(),
+                )),
+            };
+            if self.too_slow.0.load(Ordering::Relaxed) {
+                return End::Urgent(close::TRY_AGAIN_LATER, "too slow: reconnect and resume with after".into());
+            }
+            if let Err(end) = step {
+                return end;
+            }
+        }
+    }
+
+    fn send(&mut self, message: Value) -> Result<(), End> {
+        match self.out.try_send(Out::Text(message.to_string())) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.shared.metrics.slow_consumer_closes.increment(1);
+                Err(End::Urgent(close::TRY_AGAIN_LATER, "too slow: reconnect and resume with after".into()))
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(End::Drop),
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Result<(), End> {
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err(End::Close(close::MESSAGE_TOO_BIG, "message too big".into()));
+        }
+        let message: Value = serde_json::from_str(text)
+            .map_err(|_| End::Close(close::BAD_REQUEST, "Invalid message received: not JSON".into()))?;
+        let kind = message.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let id = message.get("id").and_then(Value::as_str).map(str::to_owned);
+        match (self.protocol, kind.as_str()) {
+            (_, "connection_init") => self.init(message.get("payload")).await,
+            (Protocol::TransportWs, "ping") => {
+                if self.bucket.take() {
+                    self.send(json!({"type": "pong"}))?;
+                }
+                Ok(())
+            }
+            (Protocol::TransportWs, "pong") => Ok(()),
+            (Protocol::TransportWs, "subscribe") | (Protocol::Legacy, "start") => {
+                let Some(id) = id else {
+                    return Err(End::Close(close::BAD_REQUEST, "Invalid message received: no id".into()));
+                };
+                self.subscribe(id, message.get("payload")).await
+            }
+            (Protocol::TransportWs, "complete") | (Protocol::Legacy, "stop") => {
+                if let Some(op) = id.as_ref().and_then(|id| self.ops.remove(id)) {
+                    op.abort();
+                    if self.protocol == Protocol::Legacy {
+                        self.send(json!({"type": "complete", "id": id}))?;
+                    }
+                }
+                Ok(())
+            }
+            (Protocol::Legacy, "connection_terminate") => Err(End::Drop),
+            _ => Err(End::Close(close::BAD_REQUEST, format!("Invalid message received: unknown type {kind:?}"))),
+        }
+    }
+
+    async fn init(&mut self, payload: Option<&Value>) -> Result<(), End> {
+        if self.acked {
+            return Err(End::Close(close::TOO_MANY_INITS, "Too many initialisation requests".into()));
+        }
+        let from_payload = payload
+            .and_then(|p| p.get("authorization").or_else(|| p.get("Authorization")))
+            .and_then(Value::as_str)
+            .and_then(|v| CallContext::bearer_from_header(Some(v)))
+            .map(SecretString::from);
+        let Some(token) = from_payload.or_else(|| self.header_token.take()) else {
+            return self.refuse("Forbidden: send connection_init with {\"authorization\": \"Bearer <token>\"}");
+        };
+        match self.whoami(&token).await {
+            Ok(expires) => {
+                self.creds.set_bearer(token);
+                self.expires = expires;
+                self.acked = true;
+                self.send(json!({"type": "connection_ack"}))
+            }
+            Err(err) => self.refuse(&format!("Forbidden: {}", err.message)),
+        }
+    }
+
+    fn refuse(&mut self, message: &str) -> Result<(), End> {
+        if self.protocol == Protocol::Legacy {
+            let _ = self.send(json!({"type": "connection_error", "payload": {"message": message}}));
+        }
+        Err(End::Close(close::FORBIDDEN, message.chars().take(120).collect()))
+    }
+
+    /// Checks the credential with core-svc; returns when it expires.
+    async fn whoami(&self, token: &SecretString) -> Result<Option<Instant>, CoreError> {
+        check_credential(token.expose_secret())?;
+        let mut ctx = self.creds.snapshot();
+        ctx.bearer = Some(token.clone());
+        let me = pb::auth_service_client::AuthServiceClient::new(self.shared.core.channel())
+            .get_me(ctx.request(pb::GetMeRequest {}))
+            .await
+            .map_err(CoreError::from)?
+            .into_inner();
+        Ok(me.credential_expire_time.map(|t| {
+            let left = chrono::DateTime::<chrono::Utc>::from_timestamp(t.seconds, 0)
+                .map_or(Duration::ZERO, |at| (at - chrono::Utc::now()).to_std().unwrap_or_default());
+            Instant::now() + left
+        }))
+    }
+
+    async fn subscribe(&mut self, id: String, payload: Option<&Value>) -> Result<(), End> {
+        if !self.acked {
+            return Err(End::Close(close::UNAUTHORIZED, "Unauthorized".into()));
+        }
+        if self.ops.contains_key(&id) {
+            return Err(End::Close(close::DUPLICATE_ID, format!("Subscriber for {id} already exists")));
+        }
+        if self.ops.len() >= self.shared.limits.max_subscriptions {
+            let message = format!("at most {} operations per connection", self.shared.limits.max_subscriptions);
+            return self.send_error(&id, &message, crate::error::BAD_USER_INPUT);
+        }
+        if !self.bucket.take() {
+            let message =
+                format!("more than {} messages per second on this connection", self.shared.limits.max_messages_per_sec);
+            return self.send_error(&id, &message, crate::error::RATE_LIMITED);
+        }
+        let request = match payload.cloned().map(serde_json::from_value::<GqlRequest>) {
+            Some(Ok(r)) => r,
+            _ => return Err(End::Close(close::BAD_REQUEST, "Invalid message received: bad subscribe payload".into())),
+        };
+        let core = Core::new(self.shared.core.channel(), self.creds.snapshot());
+        let (users, members) = loaders::for_request(&core);
+        let live = Live {
+            core: self.shared.core.clone(),
+            hub: self.shared.hub.clone(),
+            creds: self.creds.clone(),
+            room: sockets::room(&self.out),
+            max_backlog: self.shared.limits.send_queue.saturating_mul(2),
+            metrics: self.shared.metrics.clone(),
+            too_slow: self.too_slow.clone(),
+        };
+        let request = request.data(core).data(users).data(members).data(live);
+        let (schema, tx, op_id) = (self.shared.schema.clone(), self.ops_tx.clone(), id.clone());
+        let task = tokio::spawn(async move {
+            let mut responses = schema.execute_stream(request);
+            let mut first = true;
+            while let Some(response) = responses.next().await {
+                if first && is_request_error(&response) {
+                    let _ = tx.send(OpEvent::Error(op_id.clone(), response.errors)).await;
+                    return;
+                }
+                first = false;
+                if tx.send(OpEvent::Next(op_id.clone(), Box::new(response))).await.is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(OpEvent::Complete(op_id)).await;
+        });
+        self.ops.insert(id, task.abort_handle());
+        Ok(())
+    }
+
+    fn send_error(&mut self, id: &str, message: &str, code: &str) -> Result<(), End> {
+        let errors = json!([{ "message": message, "extensions": { "code": code } }]);
+        match self.protocol {
+            Protocol::TransportWs => self.send(json!({"type": "error", "id": id, "payload": errors})),
+            Protocol::Legacy => self.send(json!({"type": "error", "id": id, "payload": errors[0]})),
+        }
+    }
+
+    fn on_op(&mut self, event: OpEvent) -> Result<(), End> {
+        match event {
+            OpEvent::Next(id, mut response) => {
+                if !self.ops.contains_key(&id) {
+                    return Ok(());
+                }
+                crate::error::finish(&mut response, self.creds.snapshot().request_id.as_str());
+                let payload = serde_json::to_value(&*response).unwrap_or(Value::Null);
+                let kind = if self.protocol == Protocol::TransportWs { "next" } else { "data" };
+                self.send(json!({"type": kind, "id": id, "payload": payload}))
+            }
+            OpEvent::Error(id, errors) => {
+                if self.ops.remove(&id).is_none() {
+                    return Ok(());
+                }
+                let mut response = GqlResponse::from_errors(errors);
+                crate::error::finish(&mut response, self.creds.snapshot().request_id.as_str());
+                let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
+                match self.protocol {
+                    Protocol::TransportWs => self.send(json!({"type": "error", "id": id, "payload": errors})),
+                    Protocol::Legacy => {
+                        self.send(json!({"type": "error", "id": id, "payload": errors.get(0).cloned()}))
+                    }
+                }
+            }
+            OpEvent::Complete(id) => {
+                if self.ops.remove(&id).is_none() {
+                    return Ok(());
+                }
+                self.send(json!({"type": "complete", "id": id}))
+            }
+        }
+    }
+}
+
+/// A request error (the document does not parse or validate, its variables do not coerce, a
+/// limit refuses it): errors, none of them at a field's path. The operation never ran, and
+/// graphql-transport-ws answers it with one `error` message instead of `next` + `complete`.
+fn is_request_error(response: &GqlResponse) -> bool {
+    !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn read_error(err: &std::io::Error) -> End {
+    let text = err.to_string();
+    if text.contains("too long") || text.contains("too big") || text.contains("limit") {
+        End::Close(close::MESSAGE_TOO_BIG, "message too big".into())
+    } else {
+        End::Drop
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_protocol_we_speak_is_chosen() {
+        assert_eq!(Protocol::from_header(Some("graphql-transport-ws")), Some(Protocol::TransportWs));
+        assert_eq!(Protocol::from_header(Some("graphql-ws, graphql-transport-ws")), Some(Protocol::Legacy));
+        assert_eq!(Protocol::from_header(Some("chat")), None);
+        assert_eq!(Protocol::from_header(None), None);
+    }
+}
