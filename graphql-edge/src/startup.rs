@@ -3,10 +3,31 @@
 use std::{future::Future, net::SocketAddr};
 
 use anyhow::Context;
+use edge_kit::cors::CorsOrigins;
 use edge_kit::{CoreClient, Metrics};
-use poem::{Route, endpoint::BoxEndpoint};
+use poem::{EndpointExt, Route, endpoint::BoxEndpoint, http::Method, middleware::Cors};
 
 use crate::config::{Config, LISTEN_ADDR_VAR};
+
+/// CORS for browser apps on other origins: what a GraphQL client sends, and the request id it may
+/// read back.
+fn cors(origins: &CorsOrigins) -> Cors {
+    origins.apply(
+        Cors::new()
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers(["authorization", "content-type", "x-request-id"])
+            .expose_headers(["x-request-id", "retry-after"])
+            .max_age(600),
+    )
+}
+
+/// The built web app as static files at `/`. It routes with URL fragments (`/#/projects/…`), so
+/// every page is `index.html` and no fallback is needed. `index.html` is revalidated on every load
+/// (the app fetches `config.json` with `no-store`), so a new build or config shows at once; the
+/// content-hashed assets may be cached.
+fn web_files(dir: &std::path::Path) -> impl poem::Endpoint + 'static {
+    poem::endpoint::StaticFilesEndpoint::new(dir).index_file("index.html").no_cache_index()
+}
 
 /// graphql-edge, bound and ready to serve.
 pub struct App {
@@ -20,7 +41,12 @@ impl App {
     /// first use and `/readyz` reports it until then.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let core = CoreClient::connect_lazy(&config.core_grpc_url, config.core_call_timeout.0);
-        let api = Route::new().at("/graphql", crate::http::endpoint(crate::schema::build(), core.clone()));
+        let graphql =
+            crate::http::endpoint(crate::schema::build(), core.clone()).with(cors(&config.cors_allowed_origins));
+        let mut api = Route::new().at("/graphql", graphql);
+        if let Some(dir) = &config.web_static_dir {
+            api = api.nest("/", web_files(dir));
+        }
         let endpoint = edge_kit::http::app(api, core, Metrics::global_or_new());
         let acceptor = edge_kit::server::bind(config.listen_addr)
             .await
