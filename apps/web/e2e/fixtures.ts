@@ -53,6 +53,11 @@ export async function gql<T = Record<string, unknown>>(client: RestClient, query
 
 export const SET_CONFIG = `mutation($p: ID!, $k: String!, $v: JSON, $e: Int) { setConfig(projectId: $p, key: $k, value: $v, expectedVersion: $e) { id version } }`;
 
+/** A REST client signed in as `user` (to set the scene as that person). */
+export function clientFor(user: { email: string; password: string }): Promise<RestClient> {
+  return RestClient.login(stack.restUrl, user.email, user.password);
+}
+
 interface Fixtures {
   admin: RestClient;
   newUser: (opts?: { name?: string }) => Promise<NewUser>;

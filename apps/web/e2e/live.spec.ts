@@ -1,12 +1,12 @@
 // Two people on one project, each in their own browser: the owner's edits reach the viewer's
 // open page without a reload; the viewer has no edit controls; two editors editing one config at
 // once: the second sees "changed by someone else" with the other value and chooses.
-import { configItem, expect, openProject, personIn, screenshot, test } from './fixtures.ts';
+import { clientFor, expect, gql, openProject, personIn, screenshot, SET_CONFIG, test } from './fixtures.ts';
 
-test('the owner edits a config; the viewer’s open page shows it live, with a notice, and offers no edit controls', async ({ browser, admin, newUser }) => {
+test('the owner edits a config; the viewer’s open page shows it live, with a notice, and offers no edit controls', async ({ browser, newUser }) => {
   const ownerUser = await newUser({ name: 'Olivia Owner' });
   const viewerUser = await newUser({ name: 'Victor Viewer' });
-  const owner = await RestClientFor(admin, ownerUser);
+  const owner = await clientFor(ownerUser);
   const project = await owner.createProject({ name: 'Checkout service' });
   await owner.addMember(project.id, viewerUser.id, 'viewer');
   await owner.setConfig(project.id, 'checkout.enabled', false);
@@ -37,7 +37,52 @@ test('the owner edits a config; the viewer’s open page shows it live, with a n
   await screenshot(viewerPage, 'web-project-viewer');
 });
 
-async function RestClientFor(admin: import('@platform-sm/testkit').RestClient, user: { email: string; password: string }) {
-  const { RestClient } = await import('@platform-sm/testkit');
-  return RestClient.login(admin.restUrl, user.email, user.password);
-}
+
+test('two editors change one config at once: the second sees the other value and chooses', async ({ browser, newUser }) => {
+  const anna = await newUser({ name: 'Anna Editor' });
+  const ben = await newUser({ name: 'Ben Editor' });
+  const owner = await clientFor(anna);
+  const project = await owner.createProject({ name: 'Pricing' });
+  await owner.addMember(project.id, ben.id, 'editor');
+  await owner.setConfig(project.id, 'price.eur', 10);
+
+  const annaPage = await personIn(browser, anna);
+  const benPage = await personIn(browser, ben);
+  for (const page of [annaPage, benPage]) {
+    await openProject(page, 'Pricing');
+    await page.getByRole('button', { name: 'Edit price.eur' }).click();
+  }
+  await annaPage.getByLabel('New value of price.eur').fill('12');
+  await annaPage.getByRole('button', { name: 'Save price.eur' }).click();
+  await expect(annaPage.getByLabel('Value of price.eur')).toHaveText('12');
+
+  // Ben's open editor learns of it live, before he saves: their value above his draft.
+  const conflict = benPage.getByRole('alert').filter({ hasText: 'Changed by someone else' });
+  await expect(conflict).toContainText('Anna Editor saved version 2');
+  await expect(conflict.getByLabel('Their value')).toHaveText('12');
+  await benPage.getByLabel('New value of price.eur').fill('15');
+  await screenshot(benPage, 'web-conflict');
+  await conflict.getByRole('button', { name: 'Apply mine' }).click();
+  await expect(benPage.getByLabel('Value of price.eur')).toHaveText('15');
+  await expect(annaPage.getByLabel('Value of price.eur')).toHaveText('15');
+
+  // Saved over a version that is already gone (no live notice in between): the same choice.
+  await benPage.getByRole('button', { name: 'Edit price.eur' }).click();
+  await benPage.getByLabel('New value of price.eur').fill('20');
+  let held = false;
+  await benPage.route('**/graphql', async (route) => {
+    // Hold Ben's save until Anna's write has landed, so his expected version is stale.
+    if (!held && route.request().postData()?.includes('mutation SetConfig')) {
+      held = true;
+      await gql(owner, SET_CONFIG, { p: project.id, k: 'price.eur', v: 18 });
+    }
+    await route.continue();
+  });
+  await benPage.getByRole('button', { name: 'Save price.eur' }).click();
+  const again = benPage.getByRole('alert').filter({ hasText: 'Changed by someone else' });
+  await expect(again.getByLabel('Their value')).toHaveText('18');
+  await benPage.unroute('**/graphql');
+  await again.getByRole('button', { name: 'Keep theirs' }).click();
+  await expect(benPage.getByLabel('Value of price.eur')).toHaveText('18');
+  await expect(benPage.getByRole('alert').filter({ hasText: 'Changed by someone else' })).toHaveCount(0);
+});

@@ -102,7 +102,7 @@ export function ProjectLiveProvider({ projectId, projectName, children }: { proj
           return;
         }
         if (m.event.type === 'member.removed' && payload.user_id === meId) {
-          leave(`You were removed from “${nameRef.current}”.`);
+          leave(`You no longer have access to “${nameRef.current}”.`);
           return;
         }
         if (!ownRequests.has(m.event.request_id) && m.event.actor_id !== undefined) {

@@ -92,8 +92,8 @@ export function ConfigsPanel() {
 }
 
 interface Conflict {
+  /** What is there now (null or deleted: the key was deleted). */
   theirs: ConfigFieldsFragment | null;
-  mine: string;
 }
 
 function ConfigRow({ config }: { config: ConfigFieldsFragment }) {
@@ -113,8 +113,8 @@ function ConfigRow({ config }: { config: ConfigFieldsFragment }) {
 
   // Someone else saved while this editor is open: show theirs beside the draft.
   useEffect(() => {
-    if (editing && !conflict && config.version > baseVersion) setConflict({ theirs: config, mine: draft });
-  }, [config, editing, baseVersion, conflict, draft]);
+    if (editing && !conflict && config.version > baseVersion) setConflict({ theirs: config });
+  }, [config, editing, baseVersion, conflict]);
 
   const startEdit = () => {
     setDraft(prettyJson(config.value));
@@ -142,7 +142,7 @@ function ConfigRow({ config }: { config: ConfigFieldsFragment }) {
     if (e.isStale) {
       // Read what is there now and let the person choose.
       const now = await client.query(ConfigDocument, { projectId: project.id, key: config.key }, { requestPolicy: 'network-only' }).toPromise();
-      setConflict({ theirs: now.data?.project.config ?? null, mine: text });
+      setConflict({ theirs: now.data?.project.config ?? null });
       return;
     }
     setError(e.fieldError('value') ?? e.userMessage);
@@ -198,47 +198,47 @@ function ConfigRow({ config }: { config: ConfigFieldsFragment }) {
       )}
       {editing && (
         <Stack spacing={1} sx={{ mt: 1 }}>
-          {conflict ? (
+          {conflict && (
             <ConflictPanel
               keyName={config.key}
               conflict={conflict}
               busy={saveState.fetching}
+              canApply={!!parsed?.ok}
               keepTheirs={stopEdit}
               applyMine={() => {
-                const v = conflict.theirs?.version ?? 0;
-                setBaseVersion(v);
+                if (draft === null) return;
+                const v = conflict.theirs?.deletedAt ? 0 : (conflict.theirs?.version ?? 0);
+                setBaseVersion(conflict.theirs?.version ?? 0);
                 setConflict(null);
-                setDraft(conflict.mine);
-                void submit(conflict.mine, v);
+                void submit(draft, v);
               }}
             />
-          ) : (
-            <>
-              <TextField
-                label={`New value of ${config.key}`}
-                multiline
-                minRows={2}
-                maxRows={16}
-                autoFocus
-                value={draft}
-                onChange={(e) => setDraft(e.target.value)}
-                onKeyDown={onKeyDown}
-                error={parsed !== null && !parsed.ok}
-                helperText={parsed && !parsed.ok ? parsed.error : 'JSON · Ctrl+Enter saves · Esc cancels'}
-                slotProps={{ htmlInput: { spellCheck: false, style: { fontFamily: 'monospace' } } }}
-              />
-              <Stack direction="row" spacing={1}>
-                <Button
-                  variant="contained"
-                  disabled={!parsed?.ok || saveState.fetching}
-                  onClick={() => draft !== null && void submit(draft, baseVersion)}
-                  aria-label={`Save ${config.key}`}
-                >
-                  {saveState.fetching ? 'Saving…' : 'Save'}
-                </Button>
-                <Button onClick={stopEdit}>Cancel</Button>
-              </Stack>
-            </>
+          )}
+          <TextField
+            label={`New value of ${config.key}`}
+            multiline
+            minRows={2}
+            maxRows={16}
+            autoFocus
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+            onKeyDown={onKeyDown}
+            error={parsed !== null && !parsed.ok}
+            helperText={parsed && !parsed.ok ? parsed.error : 'JSON · Ctrl+Enter saves · Esc cancels'}
+            slotProps={{ htmlInput: { spellCheck: false, style: { fontFamily: 'monospace' } } }}
+          />
+          {!conflict && (
+            <Stack direction="row" spacing={1}>
+              <Button
+                variant="contained"
+                disabled={!parsed?.ok || saveState.fetching}
+                onClick={() => draft !== null && void submit(draft, baseVersion)}
+                aria-label={`Save ${config.key}`}
+              >
+                {saveState.fetching ? 'Saving…' : 'Save'}
+              </Button>
+              <Button onClick={stopEdit}>Cancel</Button>
+            </Stack>
           )}
         </Stack>
       )}
@@ -263,34 +263,43 @@ function ConfigRow({ config }: { config: ConfigFieldsFragment }) {
   );
 }
 
-function ConflictPanel(props: { keyName: string; conflict: Conflict; busy: boolean; keepTheirs: () => void; applyMine: () => void }) {
+function ConflictPanel(props: {
+  keyName: string;
+  conflict: Conflict;
+  busy: boolean;
+  canApply: boolean;
+  keepTheirs: () => void;
+  applyMine: () => void;
+}) {
   const { nameOf } = useProjectLive();
-  const { theirs, mine } = props.conflict;
+  const { theirs } = props.conflict;
   const who = theirs ? nameOf(theirs.updatedBy) : 'Someone';
+  const deleted = !theirs || !!theirs.deletedAt;
   return (
-    <Alert severity="warning" role="alert" sx={{ '& .MuiAlert-message': { width: '100%' } }}>
+    <Alert severity="warning" role="alert" sx={{ '& .MuiAlert-message': { width: '100%', minWidth: 0 } }}>
       <Typography sx={{ fontWeight: 600 }}>
-        {theirs?.deletedAt || !theirs ? `${who} deleted ${props.keyName} while you were editing.` : `Changed by someone else: ${who} saved version ${theirs.version} while you were editing.`}
+        {deleted
+          ? `Changed by someone else: ${who} deleted ${props.keyName} while you were editing.`
+          : `Changed by someone else: ${who} saved version ${theirs.version} while you were editing.`}
       </Typography>
-      <Stack direction={{ xs: 'column', sm: 'row' }} spacing={2} sx={{ my: 1 }}>
-        <Box sx={{ flex: 1, minWidth: 0 }}>
-          <Typography variant="subtitle2">Their value</Typography>
+      {!deleted && (
+        <>
+          <Typography variant="subtitle2" sx={{ mt: 1 }}>
+            Their value
+          </Typography>
           <Box component="pre" aria-label="Their value" sx={{ m: 0, p: 1, bgcolor: 'background.paper', borderRadius: 1, overflowX: 'auto' }}>
-            {theirs && !theirs.deletedAt ? prettyJson(theirs.value) : '(deleted)'}
+            {prettyJson(theirs.value)}
           </Box>
-        </Box>
-        <Box sx={{ flex: 1, minWidth: 0 }}>
-          <Typography variant="subtitle2">Your value</Typography>
-          <Box component="pre" aria-label="Your value" sx={{ m: 0, p: 1, bgcolor: 'background.paper', borderRadius: 1, overflowX: 'auto' }}>
-            {mine}
-          </Box>
-        </Box>
-      </Stack>
+        </>
+      )}
+      <Typography variant="body2" sx={{ my: 1 }}>
+        Your value is below, unsaved. Keep theirs (drop yours), or apply yours over theirs.
+      </Typography>
       <Stack direction="row" spacing={1}>
         <Button variant="outlined" color="inherit" onClick={props.keepTheirs} disabled={props.busy}>
           Keep theirs
         </Button>
-        <Button variant="contained" color="warning" onClick={props.applyMine} disabled={props.busy}>
+        <Button variant="contained" color="warning" onClick={props.applyMine} disabled={props.busy || !props.canApply}>
           Apply mine
         </Button>
       </Stack>

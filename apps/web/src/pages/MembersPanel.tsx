@@ -1,6 +1,6 @@
 // Who is in the project. Owners add people by email, change roles and remove members; everyone
 // else sees the list.
-import { Alert, Box, Button, List, ListItem, ListItemText, MenuItem, Paper, Stack, TextField, Typography } from '@mui/material';
+import { Alert, Box, Button, List, ListItem, ListItemText, Paper, Stack, TextField, Typography } from '@mui/material';
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import {
@@ -76,12 +76,12 @@ function MemberRow({ member, manage }: { member: MemberFieldsFragment; manage: b
             label="Role"
             value={member.role ?? 'VIEWER'}
             onChange={(e) => void changeRole(e.target.value as MemberRole)}
-            slotProps={{ htmlInput: { 'aria-label': `Role of ${name}` } }}
+            slotProps={{ select: { native: true }, htmlInput: { 'aria-label': `Role of ${name}` } }}
           >
             {ROLES.map((r) => (
-              <MenuItem key={r} value={r}>
+              <option key={r} value={r}>
                 {roleLabel(r)}
-              </MenuItem>
+              </option>
             ))}
           </TextField>
           <Button color="error" size="small" disabled={removeState.fetching} onClick={doRemove} aria-label={`Remove ${name}`}>
@@ -112,7 +112,7 @@ function AddMember() {
     const r = await add({ projectId: project.id, email: email.trim(), role });
     if (r.error) {
       const err = toApiError(r.error);
-      setError(err.code === 'NOT_FOUND' ? `No user has the email ${email.trim()}.` : err.code === 'CONFLICT' ? `${email.trim()} is a member already.` : err.userMessage);
+      setError(err.code === 'NOT_FOUND' || /no such user/i.test(err.message) ? `No user has the email ${email.trim()}.` : err.code === 'CONFLICT' ? `${email.trim()} is a member already.` : err.userMessage);
       return;
     }
     setEmail('');
@@ -121,11 +121,19 @@ function AddMember() {
     <Box component="form" onSubmit={submit} noValidate aria-label="Add a member">
       <Stack direction={{ xs: 'column', sm: 'row' }} spacing={1}>
         <TextField label="Email of the person to add" type="email" size="small" value={email} onChange={(e) => setEmail(e.target.value)} sx={{ flexGrow: 1 }} />
-        <TextField select size="small" label="New member's role" value={role} onChange={(e) => setRole(e.target.value as MemberRole)} sx={{ minWidth: 140 }}>
+        <TextField
+          select
+          size="small"
+          label="New member's role"
+          value={role}
+          onChange={(e) => setRole(e.target.value as MemberRole)}
+          sx={{ minWidth: 140 }}
+          slotProps={{ select: { native: true } }}
+        >
           {ROLES.map((r) => (
-            <MenuItem key={r} value={r}>
+            <option key={r} value={r}>
               {roleLabel(r)}
-            </MenuItem>
+            </option>
           ))}
         </TextField>
         <Button type="submit" variant="contained" disabled={state.fetching || !email.trim()}>

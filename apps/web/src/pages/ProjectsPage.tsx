@@ -11,7 +11,6 @@ import {
   List,
   ListItemButton,
   ListItemText,
-  MenuItem,
   Paper,
   Stack,
   TextField,
@@ -82,11 +81,11 @@ export function ProjectsPage() {
       </Stack>
       <Stack direction={{ xs: 'column', sm: 'row' }} spacing={1}>
         <TextField label="Search projects" type="search" value={search} onChange={(e) => setSearch(e.target.value)} sx={{ flexGrow: 1 }} />
-        <TextField select label="Sort by" value={sort} onChange={(e) => setSort(e.target.value)} sx={{ minWidth: 200 }}>
+        <TextField select label="Sort by" value={sort} onChange={(e) => setSort(e.target.value)} sx={{ minWidth: 200 }} slotProps={{ select: { native: true } }}>
           {Object.entries(SORTS).map(([k, s]) => (
-            <MenuItem key={k} value={k}>
+            <option key={k} value={k}>
               {s.label}
-            </MenuItem>
+            </option>
           ))}
         </TextField>
       </Stack>
