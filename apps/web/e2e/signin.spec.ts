@@ -1,12 +1,11 @@
 // Signing in and out, and what the page says when something goes wrong: a wrong password, a
 // session ended elsewhere, a server that fails or cannot be reached — messages, never a blank page.
-import { clientFor, expect, personIn, screenshot, signIn, stack, test, webUrl } from './fixtures.ts';
+import { clientFor, expect, personIn, signIn, stack, test, webUrl } from './fixtures.ts';
 
 test('a wrong password is refused with a message; the right one signs in; signing out sticks', async ({ page, newUser }) => {
   const user = await newUser({ name: 'Sam Signin' });
   await page.goto(webUrl);
   await expect(page.getByRole('heading', { name: 'Sign in to Platform SM' })).toBeVisible();
-  await screenshot(page, 'web-signin');
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill('not-my-password');
   await page.getByRole('button', { name: 'Sign in' }).click();

@@ -8,7 +8,7 @@ import { NoticeProvider } from './Notices.tsx';
 
 function ConnectionChip() {
   const status = useConnectionStatus();
-  if (status === 'open') return <Chip size="small" color="success" variant="outlined" label="Live" aria-label="Live updates on" />;
+  if (status === 'open') return <Chip size="small" color="success" label="Live" aria-label="Live updates on" />;
   if (status === 'connecting' || status === 'idle') return <Chip size="small" variant="outlined" label="Connecting…" />;
   return (
     <Tooltip title="Changes made meanwhile will appear when the connection is back">

@@ -110,6 +110,13 @@ function ConfigRow({ config }: { config: ConfigFieldsFragment }) {
   const editing = draft !== null;
   const parsed = draft === null ? null : parseJson(draft);
   const editButton = useRef<HTMLButtonElement>(null);
+  // Closing the editor (saved, cancelled, kept theirs) gives the focus back to the row's Edit
+  // button, once it is rendered again — so keyboard users stay where they were.
+  const wasEditing = useRef(false);
+  useEffect(() => {
+    if (wasEditing.current && !editing) editButton.current?.focus();
+    wasEditing.current = editing;
+  }, [editing]);
 
   // Someone else saved while this editor is open: show theirs beside the draft.
   useEffect(() => {
@@ -126,7 +133,6 @@ function ConfigRow({ config }: { config: ConfigFieldsFragment }) {
     setDraft(null);
     setConflict(null);
     setError(null);
-    requestAnimationFrame(() => editButton.current?.focus());
   };
 
   const submit = async (text: string, expectedVersion: number) => {
