@@ -29,7 +29,7 @@ test('a session ended elsewhere (signed out by its refresh token) sends the page
   await signIn(page, user);
   await page.getByRole('button', { name: 'Ended session' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Ended session' })).toBeVisible();
-  const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('platform-sm.session') ?? '{}') as { refreshToken: string });
+  const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('platform-sm.web.session') ?? '{}') as { refreshToken: string });
   const r = await fetch(`${stack.restUrl}/auth/logout`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

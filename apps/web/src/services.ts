@@ -13,7 +13,8 @@ export interface Services {
   realtime: RealtimeClient;
 }
 
-export const SESSION_KEY = 'platform-sm.session';
+// Not the admin panel's key: on one origin each app keeps (and rotates) its own session.
+export const SESSION_KEY = 'platform-sm.web.session';
 
 export function createServices(config: AppConfig): Services {
   const session = new Session({
