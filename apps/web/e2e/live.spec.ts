@@ -86,3 +86,27 @@ test('two editors change one config at once: the second sees the other value and
   await expect(benPage.getByLabel('Value of price.eur')).toHaveText('18');
   await expect(benPage.getByRole('alert').filter({ hasText: 'Changed by someone else' })).toHaveCount(0);
 });
+
+test('the owner archives the project: an editor’s open page turns read-only at once; unarchiving brings the controls back', async ({ browser, newUser }) => {
+  const ownerUser = await newUser({ name: 'Ada Archiver' });
+  const editorUser = await newUser({ name: 'Ed Editor' });
+  const owner = await clientFor(ownerUser);
+  const project = await owner.createProject({ name: 'Legacy API' });
+  await owner.addMember(project.id, editorUser.id, 'editor');
+  await owner.setConfig(project.id, 'timeout.ms', 3000);
+  const ownerPage = await personIn(browser, ownerUser);
+  const editorPage = await personIn(browser, editorUser);
+  await openProject(editorPage, 'Legacy API');
+  await openProject(ownerPage, 'Legacy API');
+  await expect(editorPage.getByRole('button', { name: 'Edit timeout.ms' })).toBeVisible();
+
+  await ownerPage.getByRole('button', { name: 'Archive' }).click();
+  await expect(ownerPage.getByText('This project is archived')).toBeVisible();
+  await expect(editorPage.getByText('This project is archived')).toBeVisible();
+  await expect(editorPage.getByRole('button', { name: 'Edit timeout.ms' })).toHaveCount(0);
+  await expect(editorPage.getByRole('status').filter({ hasText: 'Ada Archiver archived the project' })).toBeVisible();
+
+  await ownerPage.getByRole('button', { name: 'Unarchive' }).click();
+  await expect(editorPage.getByRole('button', { name: 'Edit timeout.ms' })).toBeVisible();
+  await expect(editorPage.getByText('This project is archived')).toHaveCount(0);
+});
