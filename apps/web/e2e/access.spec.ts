@@ -48,3 +48,14 @@ test('owners add members by email and change roles; a non-member’s link shows 
   await expect(outsiderPage.getByText('This project does not exist, or you are not a member of it.')).toBeVisible();
   void stack;
 });
+
+test('added to a project by someone else: it appears in my open list of projects', async ({ browser, newUser }) => {
+  const ownerUser = await newUser({ name: 'Nora Newproject' });
+  const joiner = await newUser({ name: 'Jo Joiner' });
+  const owner = await clientFor(ownerUser);
+  const project = await owner.createProject({ name: 'Fresh start' });
+  const page = await personIn(browser, joiner);
+  await expect(page.getByText('You are not a member of any project yet.', { exact: false })).toBeVisible();
+  await owner.addMember(project.id, joiner.id, 'editor');
+  await expect(page.getByRole('list', { name: 'Projects' }).getByRole('button', { name: /Fresh start/ })).toBeVisible();
+});

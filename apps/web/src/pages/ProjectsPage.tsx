@@ -16,7 +16,7 @@ import {
   TextField,
   Typography,
 } from '@mui/material';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useLocation, useNavigate } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import {
@@ -29,6 +29,8 @@ import {
 
 import { ErrorMessage, Loading } from '../components/QueryState.tsx';
 import { roleLabel } from '../format.ts';
+import { useMembershipsRevision } from '../live/LiveProvider.tsx';
+import { useMe } from '../context.ts';
 
 const SORTS: Record<string, { label: string; field: ProjectOrderField; direction: SortDirection }> = {
   name: { label: 'Name', field: 'NAME', direction: 'ASC' },
@@ -46,6 +48,7 @@ function useDebounced<T>(value: T, ms: number): T {
 }
 
 export function ProjectsPage() {
+  const me = useMe();
   const navigate = useNavigate();
   const location = useLocation();
   const notice = (location.state as { notice?: string } | null)?.notice;
@@ -63,6 +66,13 @@ export function ProjectsPage() {
     requestPolicy: 'cache-and-network',
   });
   const projects = result.data?.projects;
+  // Added to (or removed from) a project by someone else: the list follows.
+  const memberships = useMembershipsRevision();
+  const seen = useRef(memberships);
+  useEffect(() => {
+    if (memberships !== seen.current) refetch({ requestPolicy: 'network-only' });
+    seen.current = memberships;
+  }, [memberships, refetch]);
 
   return (
     <Stack spacing={2}>
@@ -73,7 +83,7 @@ export function ProjectsPage() {
       )}
       <Stack direction="row" sx={{ alignItems: 'center', justifyContent: 'space-between' }}>
         <Typography variant="h4" component="h1">
-          My projects
+          {me.role === 'ADMIN' ? 'All projects' : 'My projects'}
         </Typography>
         <Button variant="contained" startIcon={<AddIcon />} onClick={() => setCreating(true)}>
           New project
