@@ -1,6 +1,6 @@
 // Signing in and out, and what the page says when something goes wrong: a wrong password, a
 // session ended elsewhere, a server that fails or cannot be reached — messages, never a blank page.
-import { clientFor, expect, personIn, signIn, stack, test, webUrl } from './fixtures.ts';
+import { clientFor, expect, gql, personIn, SET_CONFIG, signIn, stack, test, webUrl } from './fixtures.ts';
 
 test('a wrong password is refused with a message; the right one signs in; signing out sticks', async ({ page, newUser }) => {
   const user = await newUser({ name: 'Sam Signin' });
@@ -47,17 +47,34 @@ test('server errors and an unreachable server are messages with a retry', async 
   await owner.createProject({ name: 'Flaky backend' });
   const page = await personIn(browser, user);
 
-  // A failing server (HTTP 500 without a GraphQL body), then one that cannot be reached at all.
-  await page.route('**/graphql', (route) => route.fulfill({ status: 500, body: 'upstream exploded' }));
+  // The project's query meets a failing server (HTTP 500 without a GraphQL body), then one that
+  // cannot be reached at all; the rest of the page's requests go through.
+  const projectQuery = (route: import('@playwright/test').Route) => route.request().postData()?.includes('query Project(') === true;
+  await page.route('**/graphql', (route) => (projectQuery(route) ? route.fulfill({ status: 500, body: 'upstream exploded' }) : route.continue()));
   await page.getByRole('button', { name: 'Flaky backend' }).click();
   await expect(page.getByRole('alert')).toContainText('The service is unavailable right now');
   await page.unroute('**/graphql');
-  await page.route('**/graphql', (route) => route.abort('connectionrefused'));
+  await page.route('**/graphql', (route) => (projectQuery(route) ? route.abort('connectionrefused') : route.continue()));
   await page.getByRole('button', { name: 'Retry' }).click();
   await expect(page.getByRole('alert')).toContainText('Cannot reach the server');
   await page.unroute('**/graphql');
   await page.getByRole('button', { name: 'Retry' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Flaky backend' })).toBeVisible();
+
+  // A live refetch that fails keeps what is on screen and says so.
+  const project = (await owner.get<Array<{ id: string; name: string }>>('/projects')).find((p) => p.name === 'Flaky backend')!;
+  await owner.setConfig(project.id, 'mode', 'a');
+  await expect(page.getByLabel('Value of mode')).toHaveText('"a"');
+  await page.route('**/graphql', (route) =>
+    route.request().postData()?.includes('query Configs(') ? route.fulfill({ status: 503, body: 'restarting' }) : route.continue(),
+  );
+  await gql(owner, SET_CONFIG, { p: project.id, k: 'mode', v: 'b' });
+  await expect(page.getByRole('alert').filter({ hasText: 'Could not refresh' })).toBeVisible();
+  await expect(page.getByLabel('Value of mode')).toHaveText('"a"');
+  await page.unroute('**/graphql');
+  await page.getByRole('alert').filter({ hasText: 'Could not refresh' }).getByRole('button', { name: 'Retry' }).click();
+  await expect(page.getByLabel('Value of mode')).toHaveText('"b"');
+  await expect(page.getByRole('alert').filter({ hasText: 'Could not refresh' })).toHaveCount(0);
 
   // A refused write is said where it happened (an invalid key, checked by the server).
   await page.getByRole('button', { name: 'Add config' }).click();

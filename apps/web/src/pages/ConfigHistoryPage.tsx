@@ -6,7 +6,7 @@ import { useState } from 'react';
 import { Link as RouterLink, useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { ConfigHistoryDocument, RollbackConfigDocument, toApiError } from '@platform-sm/client';
-import { ErrorMessage, Loading } from '../components/QueryState.tsx';
+import { ErrorMessage, Loading, useKeptData } from '../components/QueryState.tsx';
 import { diffLines } from '../diff.ts';
 import { useLiveRefetch, useProjectLive } from '../live/ProjectLive.tsx';
 import { prettyJson, when } from '../format.ts';
@@ -23,7 +23,7 @@ export function ConfigHistoryPage() {
   const [selected, setSelected] = useState<number | null>(null);
   const [rollbackState, rollback] = useMutation(RollbackConfigDocument);
   const [message, setMessage] = useState<{ severity: 'success' | 'error'; text: string } | null>(null);
-  const config = result.data?.project.config;
+  const config = useKeptData(result, `${project.id}:${key}`).data?.project.config;
 
   const header = (
     <Breadcrumbs aria-label="breadcrumb">

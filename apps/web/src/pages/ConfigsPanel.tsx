@@ -32,7 +32,7 @@ import {
   toDotEnv,
   type ConfigFieldsFragment,
 } from '@platform-sm/client';
-import { ErrorMessage, Loading } from '../components/QueryState.tsx';
+import { ErrorMessage, Loading, RefreshWarning, useKeptData } from '../components/QueryState.tsx';
 import { useLiveRefetch, useProjectLive } from '../live/ProjectLive.tsx';
 import { prettyJson, when } from '../format.ts';
 import { useProject } from './ProjectScope.tsx';
@@ -52,7 +52,8 @@ export function ConfigsPanel() {
   const [first, setFirst] = useState(100);
   const [result, refetch] = useQuery({ query: ConfigsDocument, variables: { projectId: project.id, first } });
   useLiveRefetch('configs', refetch);
-  const configs = result.data?.project.configs;
+  const kept = useKeptData(result, `${project.id}:${first}`);
+  const configs = kept.data?.project.configs;
   const [adding, setAdding] = useState(false);
 
   return (
@@ -68,6 +69,7 @@ export function ConfigsPanel() {
             </Button>
           )}
         </Stack>
+        <RefreshWarning error={kept.refreshError} retry={() => refetch({ requestPolicy: 'network-only' })} />
         {result.error && !configs ? (
           <ErrorMessage error={result.error} retry={() => refetch({ requestPolicy: 'network-only' })} />
         ) : !configs ? (
@@ -386,7 +388,7 @@ function EffectiveConfig() {
   useLiveRefetch('configs', refetch);
   const [format, setFormat] = useState<'json' | 'env'>('json');
   const [copied, setCopied] = useState(false);
-  const values = result.data?.project.configValues as Record<string, unknown> | undefined;
+  const values = useKeptData(result, project.id).data?.project.configValues as Record<string, unknown> | undefined;
   const text = values === undefined ? '' : format === 'json' ? prettyJson(values) : toDotEnv(values);
   const copy = async () => {
     await navigator.clipboard.writeText(text);

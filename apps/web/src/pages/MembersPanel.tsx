@@ -13,7 +13,7 @@ import {
   type MemberRole,
 } from '@platform-sm/client';
 import { useMe } from '../context.ts';
-import { ErrorMessage, Loading } from '../components/QueryState.tsx';
+import { ErrorMessage, Loading, RefreshWarning, useKeptData } from '../components/QueryState.tsx';
 import { useLiveRefetch } from '../live/ProjectLive.tsx';
 import { roleLabel } from '../format.ts';
 import { useProject } from './ProjectScope.tsx';
@@ -24,7 +24,8 @@ export function MembersPanel() {
   const { project, isOwner } = useProject();
   const [result, refetch] = useQuery({ query: MembersDocument, variables: { projectId: project.id, first: 100 } });
   useLiveRefetch('members', refetch);
-  const members = result.data?.project.members;
+  const kept = useKeptData(result, project.id);
+  const members = kept.data?.project.members;
   const manage = isOwner && project.status !== 'ARCHIVED';
   return (
     <Stack spacing={2}>
@@ -32,6 +33,7 @@ export function MembersPanel() {
         Members
       </Typography>
       {manage && <AddMember />}
+      <RefreshWarning error={kept.refreshError} retry={() => refetch({ requestPolicy: 'network-only' })} />
       {result.error && !members ? (
         <ErrorMessage error={result.error} retry={() => refetch({ requestPolicy: 'network-only' })} />
       ) : !members ? (

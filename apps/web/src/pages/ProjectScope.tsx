@@ -5,7 +5,7 @@ import { createContext, useContext, useEffect } from 'react';
 import { Link as RouterLink, Outlet, useParams } from 'react-router';
 import { useQuery } from 'urql';
 import { ProjectDocument, toApiError, type ProjectSummaryFragment } from '@platform-sm/client';
-import { ErrorMessage, Loading } from '../components/QueryState.tsx';
+import { ErrorMessage, Loading, useKeptData } from '../components/QueryState.tsx';
 import { ProjectLiveProvider, useLiveRefetch } from '../live/ProjectLive.tsx';
 
 interface ProjectScopeValue {
@@ -30,7 +30,7 @@ function RefetchOnProjectChange({ refetch }: { refetch: (o: { requestPolicy: 'ne
 export function ProjectScope() {
   const { projectId = '' } = useParams();
   const [result, refetch] = useQuery({ query: ProjectDocument, variables: { id: projectId } });
-  const project = result.data?.project;
+  const project = useKeptData(result, projectId).data?.project;
   useEffect(() => {
     if (project) document.title = `${project.name} · Platform SM`;
     return () => {

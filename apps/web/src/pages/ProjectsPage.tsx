@@ -27,7 +27,7 @@ import {
   type SortDirection,
 } from '@platform-sm/client';
 
-import { ErrorMessage, Loading } from '../components/QueryState.tsx';
+import { ErrorMessage, Loading, RefreshWarning, useKeptData } from '../components/QueryState.tsx';
 import { roleLabel } from '../format.ts';
 import { useMembershipsRevision } from '../live/LiveProvider.tsx';
 import { useMe } from '../context.ts';
@@ -65,7 +65,8 @@ export function ProjectsPage() {
     variables: { first, filter: q ? { search: q } : {}, orderBy: { field: order.field, direction: order.direction } },
     requestPolicy: 'cache-and-network',
   });
-  const projects = result.data?.projects;
+  const kept = useKeptData(result, JSON.stringify([q, sort, first]));
+  const projects = kept.data?.projects;
   // Added to (or removed from) a project by someone else: the list follows.
   const memberships = useMembershipsRevision();
   const seen = useRef(memberships);
@@ -99,6 +100,7 @@ export function ProjectsPage() {
           ))}
         </TextField>
       </Stack>
+      <RefreshWarning error={kept.refreshError} retry={() => refetch({ requestPolicy: 'network-only' })} />
       {result.error && !projects ? (
         <ErrorMessage error={result.error} retry={() => refetch({ requestPolicy: 'network-only' })} />
       ) : !projects ? (
