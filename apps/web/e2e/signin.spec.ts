@@ -68,12 +68,13 @@ test('server errors and an unreachable server are messages with a retry', async 
   await page.route('**/graphql', (route) =>
     route.request().postData()?.includes('query Configs(') ? route.fulfill({ status: 503, body: 'restarting' }) : route.continue(),
   );
-  await gql(owner, SET_CONFIG, { p: project.id, k: 'mode', v: 'b' });
+  await gql(owner, SET_CONFIG, { p: project.id, k: 'extra', v: 'b' });
   await expect(page.getByRole('alert').filter({ hasText: 'Could not refresh' })).toBeVisible();
   await expect(page.getByLabel('Value of mode')).toHaveText('"a"');
+  await expect(page.getByLabel('Value of extra')).toHaveCount(0);
   await page.unroute('**/graphql');
   await page.getByRole('alert').filter({ hasText: 'Could not refresh' }).getByRole('button', { name: 'Retry' }).click();
-  await expect(page.getByLabel('Value of mode')).toHaveText('"b"');
+  await expect(page.getByLabel('Value of extra')).toHaveText('"b"');
   await expect(page.getByRole('alert').filter({ hasText: 'Could not refresh' })).toHaveCount(0);
 
   // A refused write is said where it happened (an invalid key, checked by the server).

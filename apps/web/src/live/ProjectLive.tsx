@@ -12,6 +12,16 @@ import { useMe, useServices } from '../context.ts';
 import { useNotify } from '../components/Notices.tsx';
 import { describeEvent, topicsOf, type Topic } from './describe.ts';
 
+/** A config as an event's payload carries it (the record after the change). */
+export interface ConfigPatch {
+  key: string;
+  value: unknown;
+  version: number;
+  description: string;
+  updatedBy: string | null;
+  updatedAt: string | null;
+}
+
 export interface ProjectLive {
   projectId: string;
   /** Bumped when the data of a topic changed (or may have: a fresh subscription). */
@@ -20,6 +30,11 @@ export interface ProjectLive {
   feedEpoch: number;
   /** Events received live since the subscription started, in seq order, each once. */
   liveEvents: EventMessage[];
+  /**
+   * Configs as the latest live events left them, by key: shown at once, before the refetch that
+   * the same event starts has answered (screens show whichever version is newer).
+   */
+  configPatches: ReadonlyMap<string, ConfigPatch>;
   nameOf(userId: string | null | undefined): string;
   /** The change came from this tab (its request id). */
   isOwn(e: EventMessage): boolean;
@@ -54,6 +69,7 @@ export function ProjectLiveProvider({ projectId, projectName, children }: { proj
   const [revision, setRevision] = useState(ZERO);
   const [feedEpoch, setFeedEpoch] = useState(0);
   const [liveEvents, setLiveEvents] = useState<EventMessage[]>([]);
+  const [configPatches, setConfigPatches] = useState<ReadonlyMap<string, ConfigPatch>>(new Map());
   const [members, refetchMembers] = useQuery({ query: MembersDocument, variables: { projectId, first: 100 } });
   const names = useMemo(() => {
     const m = new Map<string, string>();
@@ -74,6 +90,7 @@ export function ProjectLiveProvider({ projectId, projectName, children }: { proj
   useEffect(() => {
     setLiveEvents([]);
     setRevision(ZERO);
+    setConfigPatches(new Map());
     const bump = (topics: Topic[]) =>
       setRevision((r) => {
         const next = { ...r };
@@ -87,6 +104,7 @@ export function ProjectLiveProvider({ projectId, projectName, children }: { proj
         if (resumed) return;
         // Starting from now: what the screens loaded before may be a moment old.
         setLiveEvents([]);
+        setConfigPatches(new Map());
         setFeedEpoch((n) => n + 1);
         bump(['configs', 'members', 'project']);
       },
@@ -97,6 +115,17 @@ export function ProjectLiveProvider({ projectId, projectName, children }: { proj
         if (topics.includes('members')) latest.current.refetchMembers({ requestPolicy: 'network-only' });
         const meId = latest.current.meId;
         const payload = (m.event.payload ?? {}) as Record<string, unknown>;
+        if ((m.event.type === 'config.set' || m.event.type === 'config.rolled_back') && typeof payload.key === 'string' && typeof payload.version === 'number') {
+          const patch: ConfigPatch = {
+            key: payload.key,
+            value: payload.value,
+            version: payload.version,
+            description: typeof payload.description === 'string' ? payload.description : '',
+            updatedBy: typeof payload.updated_by === 'string' ? payload.updated_by : null,
+            updatedAt: typeof payload.updated_at === 'string' ? payload.updated_at : null,
+          };
+          setConfigPatches((prev) => new Map(prev).set(patch.key, patch));
+        }
         if (m.event.type === 'project.deleted') {
           leave(`“${nameRef.current}” was deleted.`);
           return;
@@ -122,8 +151,8 @@ export function ProjectLiveProvider({ projectId, projectName, children }: { proj
   }, [projectId, realtime, ownRequests]);
 
   const value = useMemo<ProjectLive>(
-    () => ({ projectId, revision, feedEpoch, liveEvents, nameOf, isOwn: (e) => ownRequests.has(e.event.request_id) }),
-    [projectId, revision, feedEpoch, liveEvents, nameOf, ownRequests],
+    () => ({ projectId, revision, feedEpoch, liveEvents, configPatches, nameOf, isOwn: (e) => ownRequests.has(e.event.request_id) }),
+    [projectId, revision, feedEpoch, liveEvents, configPatches, nameOf, ownRequests],
   );
   return <Context.Provider value={value}>{children}</Context.Provider>;
 }

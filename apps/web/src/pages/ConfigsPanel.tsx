@@ -33,7 +33,7 @@ import {
   type ConfigFieldsFragment,
 } from '@platform-sm/client';
 import { ErrorMessage, Loading, RefreshWarning, useKeptData } from '../components/QueryState.tsx';
-import { useLiveRefetch, useProjectLive } from '../live/ProjectLive.tsx';
+import { useLiveRefetch, useProjectLive, type ConfigPatch } from '../live/ProjectLive.tsx';
 import { prettyJson, when } from '../format.ts';
 import { useProject } from './ProjectScope.tsx';
 
@@ -52,6 +52,7 @@ export function ConfigsPanel() {
   const [first, setFirst] = useState(100);
   const [result, refetch] = useQuery({ query: ConfigsDocument, variables: { projectId: project.id, first } });
   useLiveRefetch('configs', refetch);
+  const { configPatches } = useProjectLive();
   const kept = useKeptData(result, `${project.id}:${first}`);
   const configs = kept.data?.project.configs;
   const [adding, setAdding] = useState(false);
@@ -81,7 +82,7 @@ export function ConfigsPanel() {
         ) : (
           <Stack component="ul" spacing={1} aria-label="Configs" sx={{ listStyle: 'none', p: 0, m: 0 }}>
             {configs.nodes.map((c) => (
-              <ConfigRow key={c.id} config={c} />
+              <ConfigRow key={c.id} config={withPatch(c, configPatches.get(c.key))} />
             ))}
           </Stack>
         )}
@@ -91,6 +92,12 @@ export function ConfigsPanel() {
       <AddConfigDialog open={adding} onClose={() => setAdding(false)} />
     </Stack>
   );
+}
+
+/** The row as the newer of the fetched record and the last live event about it. */
+function withPatch(c: ConfigFieldsFragment, p: ConfigPatch | undefined): ConfigFieldsFragment {
+  if (!p || p.version <= c.version) return c;
+  return { ...c, value: p.value, version: p.version, description: p.description, updatedBy: p.updatedBy ?? c.updatedBy, updatedAt: p.updatedAt ?? c.updatedAt };
 }
 
 interface Conflict {
