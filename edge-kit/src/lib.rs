@@ -15,6 +15,7 @@
 //!
 //! Module map:
 //! - [`config`]: reading environment variables with clear errors; `CORE_GRPC_URL`.
+//! - [`cors`]: [`cors::CorsOrigins`], the browser origins an edge answers (`CORS_ALLOWED_ORIGINS`).
 //! - [`core_client`]: [`CoreClient`], the lazily connecting channel to core-svc and its health check.
 //! - [`forward`]: [`CallContext`] (credentials, request id, client address on every call to
 //!   core-svc) and [`CoreError`] (a failed call, decoded once for every edge's error mapping).
@@ -36,6 +37,7 @@
 
 pub mod config;
 pub mod core_client;
+pub mod cors;
 pub mod forward;
 pub mod http;
 pub mod live;

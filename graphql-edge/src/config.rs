@@ -1,10 +1,13 @@
 //! graphql-edge configuration, from environment variables (defaults documented in `.env.example`).
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
-use edge_kit::config::{
-    CORE_CALL_TIMEOUT_MS_VAR, CORE_GRPC_URL_VAR, CallTimeout, ConfigError, CoreGrpcUrl, DEFAULT_CORE_CALL_TIMEOUT_MS,
-    DEFAULT_CORE_GRPC_URL, Env,
+use edge_kit::{
+    config::{
+        CORE_CALL_TIMEOUT_MS_VAR, CORE_GRPC_URL_VAR, CallTimeout, ConfigError, CoreGrpcUrl,
+        DEFAULT_CORE_CALL_TIMEOUT_MS, DEFAULT_CORE_GRPC_URL, Env,
+    },
+    cors::{CORS_ALLOWED_ORIGINS_VAR, CorsOrigins, DEFAULT_CORS_ALLOWED_ORIGINS},
 };
 
 /// Variable naming the address the HTTP server listens on.
@@ -30,6 +33,9 @@ pub struct WsLimits {
     pub init_timeout: std::time::Duration,
 }
 
+/// Variable naming a directory of static files (the built web app) served at `/`.
+pub const WEB_STATIC_DIR_VAR: &str = "WEB_STATIC_DIR";
+
 /// Everything graphql-edge needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -40,6 +46,10 @@ pub struct Config {
     /// How long to wait for core-svc to answer one call (`CORE_CALL_TIMEOUT_MS`).
     pub core_call_timeout: CallTimeout,
     pub ws: WsLimits,
+    /// Browser origins allowed to call `/graphql` (`CORS_ALLOWED_ORIGINS`, as on rest-edge).
+    pub cors_allowed_origins: CorsOrigins,
+    /// The built web app (`apps/web/dist`), served at `/`; None: not served.
+    pub web_static_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -60,8 +70,26 @@ impl Config {
                 send_queue: env.parse_or::<usize>(WS_SEND_QUEUE_VAR, "1024")?.max(1),
                 init_timeout: std::time::Duration::from_secs(env.parse_or(WS_INIT_TIMEOUT_SECS_VAR, "10")?),
             },
+            cors_allowed_origins: env.parse_or(CORS_ALLOWED_ORIGINS_VAR, DEFAULT_CORS_ALLOWED_ORIGINS)?,
+            web_static_dir: web_static_dir(env)?,
         })
     }
+}
+
+/// [`WEB_STATIC_DIR_VAR`]: unset, or a directory holding an `index.html` (checked at start, so a
+/// wrong path fails the process rather than every page).
+fn web_static_dir(env: &Env) -> Result<Option<PathBuf>, ConfigError> {
+    let Some(value) = env.get(WEB_STATIC_DIR_VAR)? else { return Ok(None) };
+    let dir = PathBuf::from(&value);
+    if !dir.join("index.html").is_file() {
+        return Err(ConfigError::Invalid {
+            var: WEB_STATIC_DIR_VAR.to_owned(),
+            value,
+            reason: "not a directory with an index.html (build the web app first: npm run build in apps/)".into(),
+            example: "apps/web/dist".into(),
+        });
+    }
+    Ok(Some(dir))
 }
 
 #[cfg(test)]
@@ -73,6 +101,27 @@ mod tests {
         let config = Config::from_vars(&Env::from_pairs::<&str, &str>([])).unwrap();
         assert_eq!(config.listen_addr, "127.0.0.1:8081".parse().unwrap());
         assert_eq!(config.core_grpc_url.as_str(), "http://127.0.0.1:50051");
+        assert_eq!(config.cors_allowed_origins, CorsOrigins::Any);
+        assert_eq!(config.web_static_dir, None);
+    }
+
+    #[test]
+    fn cors_origins_and_web_dir() {
+        let env = Env::from_pairs([(CORS_ALLOWED_ORIGINS_VAR, "https://app.example,http://localhost:5173")]);
+        assert_eq!(
+            Config::from_vars(&env).unwrap().cors_allowed_origins,
+            CorsOrigins::List(vec!["https://app.example".into(), "http://localhost:5173".into()])
+        );
+        assert!(Config::from_vars(&Env::from_pairs([(CORS_ALLOWED_ORIGINS_VAR, "ftp://x")])).is_err());
+
+        let dir = std::env::temp_dir().join(format!("graphql-edge-web-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let env = Env::from_pairs([(WEB_STATIC_DIR_VAR, dir.to_str().unwrap())]);
+        let err = Config::from_vars(&env).unwrap_err().to_string();
+        assert!(err.contains(WEB_STATIC_DIR_VAR) && err.contains("index.html"), "{err}");
+        std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
+        assert_eq!(Config::from_vars(&env).unwrap().web_static_dir, Some(dir.clone()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

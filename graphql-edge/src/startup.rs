@@ -5,9 +5,10 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use edge_kit::{
     CoreClient, Metrics,
+    cors::CorsOrigins,
     live::{Hub, LiveMetrics, OpenSockets, sockets::CLOSE_GRACE},
 };
-use poem::{Route, endpoint::BoxEndpoint};
+use poem::{EndpointExt, Route, endpoint::BoxEndpoint, http::Method, middleware::Cors};
 use tokio::sync::watch;
 
 use crate::{
@@ -17,6 +18,26 @@ use crate::{
 
 /// The prefix of the subscription series in `/metrics` (`graphql_connections`, …).
 pub const METRICS_PREFIX: &str = "graphql";
+
+/// CORS for browser apps on other origins: what a GraphQL client sends, and the request id it may
+/// read back.
+fn cors(origins: &CorsOrigins) -> Cors {
+    origins.apply(
+        Cors::new()
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers(["authorization", "content-type", "x-request-id"])
+            .expose_headers(["x-request-id", "retry-after"])
+            .max_age(600),
+    )
+}
+
+/// The built web app as static files at `/`. It routes with URL fragments (`/#/projects/…`), so
+/// every page is `index.html` and no fallback is needed. `index.html` is revalidated on every load
+/// (the app fetches `config.json` with `no-store`), so a new build or config shows at once; the
+/// content-hashed assets may be cached.
+fn web_files(dir: &std::path::Path) -> impl poem::Endpoint + 'static {
+    poem::endpoint::StaticFilesEndpoint::new(dir).index_file("index.html").no_cache_index()
+}
 
 /// graphql-edge, bound and ready to serve.
 pub struct App {
@@ -47,7 +68,12 @@ impl App {
             sockets: sockets.clone(),
             shutdown: shutdown_rx,
         });
-        let api = Route::new().at("/graphql", crate::http::endpoint(schema, persisted, core.clone(), shared));
+        let graphql =
+            crate::http::endpoint(schema, persisted, core.clone(), shared).with(cors(&config.cors_allowed_origins));
+        let mut api = Route::new().at("/graphql", graphql);
+        if let Some(dir) = &config.web_static_dir {
+            api = api.nest("/", web_files(dir));
+        }
         let endpoint = edge_kit::http::app(api, core, metrics);
         let acceptor = edge_kit::server::bind(config.listen_addr)
             .await

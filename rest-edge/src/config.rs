@@ -12,41 +12,7 @@ pub const LISTEN_ADDR_VAR: &str = "REST_LISTEN_ADDR";
 /// Loopback by default: exposing the edge is a deliberate act.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
 
-/// Variable listing the browser origins allowed by CORS (comma-separated), or `*` for any.
-pub const CORS_ALLOWED_ORIGINS_VAR: &str = "CORS_ALLOWED_ORIGINS";
-/// Any origin: the API takes bearer tokens, never cookies, so a foreign page gains nothing a
-/// script without the token could not already do. Production deployments list their admin
-/// panel's origin instead.
-pub const DEFAULT_CORS_ALLOWED_ORIGINS: &str = "*";
-
-/// Which origins CORS lets in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CorsOrigins {
-    Any,
-    List(Vec<String>),
-}
-
-impl std::str::FromStr for CorsOrigins {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let items: Vec<String> =
-            s.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect();
-        if items.iter().any(|o| o == "*") {
-            return Ok(Self::Any);
-        }
-        if items.is_empty() {
-            return Err("expected * or a comma-separated list of origins".into());
-        }
-        for o in &items {
-            let ok = (o.starts_with("http://") || o.starts_with("https://")) && o.parse::<poem::http::Uri>().is_ok();
-            if !ok {
-                return Err(format!("{o:?} is not an origin like https://admin.example.com"));
-            }
-        }
-        Ok(Self::List(items))
-    }
-}
+pub use edge_kit::cors::{CORS_ALLOWED_ORIGINS_VAR, CorsOrigins, DEFAULT_CORS_ALLOWED_ORIGINS};
 
 /// Variable naming a directory of static files (the built admin panel) served at [`ADMIN_PATH`].
 pub const ADMIN_STATIC_DIR_VAR: &str = "ADMIN_STATIC_DIR";

@@ -31,10 +31,7 @@ fn cors(origins: &CorsOrigins) -> Cors {
         .allow_headers(["authorization", "content-type", "range", "if-match", "if-none-match", "x-request-id"])
         .expose_headers(["content-range", "x-total-count", "etag", "x-request-id", "retry-after"])
         .max_age(600);
-    match origins {
-        CorsOrigins::Any => cors,
-        CorsOrigins::List(list) => cors.allow_origins(list.iter().map(String::as_str)),
-    }
+    origins.apply(cors)
 }
 
 /// The `/api/v1` routes: the operations, the OpenAPI document (JSON and YAML) and Swagger UI.

@@ -9,9 +9,11 @@ test('an admin creates a project, adds a member and sets a config', async ({ pag
 
   await page.getByRole('menuitem', { name: 'Projects' }).click();
   await page.getByRole('link', { name: 'Create' }).click();
-  await page.getByLabel('Name').fill('Demo shop');
-  await page.getByLabel('Slug').fill(slug);
-  await page.getByLabel('Description').fill('The shop of the demo');
+  // Textboxes by role: until the create form has replaced the list, getByLabel('Name') can also
+  // match the list's "Sort by name" header (seen failing in a full run).
+  await page.getByRole('textbox', { name: 'Name', exact: true }).fill('Demo shop');
+  await page.getByRole('textbox', { name: 'Slug', exact: true }).fill(slug);
+  await page.getByRole('textbox', { name: 'Description', exact: true }).fill('The shop of the demo');
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByText(slug)).toBeVisible();
 

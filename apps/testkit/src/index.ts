@@ -1,2 +1,3 @@
 export * from './stack.ts';
 export * from './api.ts';
+export * from './control.ts';

@@ -22,17 +22,31 @@ export interface StackInfo {
   adminUrl?: string;
   /** `http://127.0.0.1:PORT/graphql` */
   graphqlUrl: string;
+  /** `http://127.0.0.1:PORT/` when graphql-edge serves the web app. */
+  webUrl?: string;
   /** `ws://127.0.0.1:PORT/ws` */
   realtimeUrl: string;
   /** `127.0.0.1:PORT` (plaintext gRPC) */
   coreGrpcAddr: string;
   admin: { email: string; password: string };
+  /** The stack owner's control endpoint (serveControl), for workers that restart an edge. */
+  controlUrl?: string;
   /** Where each service's log is written. */
   logDir: string;
 }
 
+/** A service of the stack that a test may stop and start again (same address, same settings). */
+export type EdgeName = 'rest-edge' | 'graphql-edge' | 'realtime-edge';
+
 export interface Stack extends StackInfo {
   stop(): Promise<void>;
+  /**
+   * Stops one edge — SIGKILL (a crash: no close frames, no drain) or SIGTERM (a deploy) — and,
+   * unless `start: false`, starts it again on the same address and waits until it is ready.
+   */
+  restart(name: EdgeName, opts?: { signal?: 'SIGKILL' | 'SIGTERM'; start?: boolean }): Promise<void>;
+  /** Starts an edge that `restart(name, { start: false })` left stopped. */
+  startAgain(name: EdgeName): Promise<void>;
 }
 
 export interface StackOptions {
@@ -46,6 +60,13 @@ export interface StackOptions {
   adminDist?: string;
   /** Extra variables for core-svc (e.g. `ACCESS_TOKEN_TTL_SECS`). */
   coreEnv?: Record<string, string>;
+  /**
+   * A built web app (`apps/web/dist`), deployed like the admin panel: copied to a folder with a
+   * `config.json` beside index.html, and graphql-edge serving it at `/` (WEB_STATIC_DIR).
+   */
+  webDist?: string;
+  /** Extra variables for graphql-edge (e.g. `CORS_ALLOWED_ORIGINS`). */
+  graphqlEnv?: Record<string, string>;
   /** Where the service logs go; default a fresh folder under the OS temp dir. */
   logDir: string;
   /** Seconds to wait for each service to listen and be ready. */
@@ -212,17 +233,35 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const coreGrpcAddr = String(core.fields.grpc);
     await waitReady(`http://${String(core.fields.http)}/readyz`, timeoutMs);
     const coreUrl = `http://${coreGrpcAddr}`;
-    const edge = async (name: string, listenVar: string, extra: Record<string, string> = {}) => {
-      const s = await startService(
-        name,
-        join(binDir, name),
-        { CORE_GRPC_URL: coreUrl, [listenVar]: '127.0.0.1:0', ...extra },
-        opts.logDir,
-        `${name} listening`,
-        timeoutMs,
-      );
+    const specs = new Map<string, { env: Record<string, string>; addr: string }>();
+    const edge = async (name: EdgeName, listenVar: string, extra: Record<string, string> = {}, addr = '127.0.0.1:0') => {
+      const env = { CORE_GRPC_URL: coreUrl, ...extra, [listenVar]: addr };
+      const s = await startService(name, join(binDir, name), env, opts.logDir, `${name} listening`, timeoutMs);
       services.push(s.service);
-      return String(s.fields.addr);
+      const bound = String(s.fields.addr);
+      // A restart binds the same address, so clients configured with it find the new process.
+      specs.set(name, { env: { ...env, [listenVar]: bound }, addr: bound });
+      return bound;
+    };
+    const startAgain = async (name: EdgeName) => {
+      const spec = specs.get(name);
+      if (!spec) throw new Error(`${name} is not part of this stack`);
+      const s = await startService(name, join(binDir, name), spec.env, opts.logDir, `${name} listening`, timeoutMs);
+      services.push(s.service);
+      await waitReady(`http://${spec.addr}/readyz`, timeoutMs);
+    };
+    const restart: Stack['restart'] = async (name, o = {}) => {
+      const running = services.filter((s) => s.name === name && s.child.exitCode === null && s.child.signalCode === null);
+      for (const s of running) {
+        if (o.signal === 'SIGKILL') {
+          s.child.kill('SIGKILL');
+          await s.exited;
+        } else {
+          await stopService(s);
+        }
+        services.splice(services.indexOf(s), 1);
+      }
+      if (o.start !== false) await startAgain(name);
     };
     let panelDir: string | undefined;
     if (opts.adminDist) {
@@ -235,7 +274,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       rmSync(join(panelDir, 'config.json'), { force: true });
     }
     const rest = await edge('rest-edge', 'REST_LISTEN_ADDR', panelDir ? { ADMIN_STATIC_DIR: panelDir } : {});
-    const graphql = await edge('graphql-edge', 'GRAPHQL_LISTEN_ADDR');
+    let webDir: string | undefined;
+    if (opts.webDist) {
+      if (!existsSync(join(opts.webDist, 'index.html'))) {
+        throw new Error(`${opts.webDist}/index.html is missing: build the web app first (npm run build in apps/)`);
+      }
+      webDir = join(opts.logDir, 'web');
+      rmSync(webDir, { recursive: true, force: true });
+      cpSync(opts.webDist, webDir, { recursive: true });
+      rmSync(join(webDir, 'config.json'), { force: true });
+    }
+    const graphql = await edge('graphql-edge', 'GRAPHQL_LISTEN_ADDR', {
+      ...(webDir ? { WEB_STATIC_DIR: webDir } : {}),
+      ...opts.graphqlEnv,
+    });
     const realtime = await edge('realtime-edge', 'REALTIME_LISTEN_ADDR');
     await Promise.all([rest, graphql, realtime].map((a) => waitReady(`http://${a}/readyz`, timeoutMs)));
     if (panelDir) {
@@ -243,16 +295,24 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const config = { apiUrl: `http://${rest}/api/v1`, realtimeUrl: `ws://${realtime}/ws` };
       writeFileSync(join(panelDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     }
+    if (webDir) {
+      // Same origin for GraphQL; the realtime edge on its own port, as ./scripts/run deploys it.
+      const config = { graphqlUrl: '/graphql', realtimeUrl: `ws://${realtime}/ws` };
+      writeFileSync(join(webDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    }
     return {
       adminUrl: panelDir ? `http://${rest}/admin/` : undefined,
       restOrigin: `http://${rest}`,
       restUrl: `http://${rest}/api/v1`,
       graphqlUrl: `http://${graphql}/graphql`,
+      webUrl: webDir ? `http://${graphql}/` : undefined,
       realtimeUrl: `ws://${realtime}/ws`,
       coreGrpcAddr,
       admin,
       logDir: opts.logDir,
       stop,
+      restart,
+      startAgain,
     };
   } catch (e) {
     await stop();
