@@ -174,6 +174,15 @@ async fn task(core: &TestCore, token: &str, id: &str) -> pb::Task {
         .unwrap()
 }
 
+/// The task once it has reached `status`.
+async fn task_in(core: &TestCore, token: &str, id: &str, status: pb::TaskStatus) -> pb::Task {
+    eventually(&format!("task {id} to be {status:?}"), || async {
+        let t = task(core, token, id).await;
+        (t.status == status as i32).then_some(t)
+    })
+    .await
+}
+
 /// Polls `check` every 50 ms until it returns Some, or fails after [`WAIT`].
 async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
@@ -188,6 +197,15 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A task's attempts as core recorded them (number, outcome, error): what a failure message needs.
+async fn attempts(core: &TestCore, task_id: &str) -> Vec<(i32, Option<String>, Option<String>)> {
+    sqlx::query_as("SELECT attempt, outcome, error FROM task_attempts WHERE task_id = $1::uuid ORDER BY id")
+        .bind(task_id)
+        .fetch_all(&mut core.db().await)
+        .await
+        .unwrap()
 }
 
 async fn count(core: &TestCore, sql: &'static str) -> i64 {
@@ -223,7 +241,12 @@ async fn an_owner_gets_signed_deliveries_retried_with_backoff_then_dead_then_ret
     assert_eq!(dead.response_status, 500);
     assert_eq!(dead.response_body, "boom");
     let got = receiver.received();
-    assert_eq!(got.len(), 3, "three attempts reached the receiver");
+    assert_eq!(
+        got.len(),
+        3,
+        "three attempts reached the receiver; attempts: {:?}",
+        attempts(&core, &dead.task_id).await
+    );
     for r in &got {
         assert!(r.signature_ok && r.fresh, "signed with the secret and a current timestamp: {r:?}");
         assert_eq!(r.event_type, "config.set");
@@ -235,8 +258,9 @@ async fn an_owner_gets_signed_deliveries_retried_with_backoff_then_dead_then_ret
     let gaps: Vec<Duration> = got.windows(2).map(|w| w[1].at - w[0].at).collect();
     assert!(gaps[0] >= Duration::from_millis(100), "{gaps:?}");
     assert!(gaps[1] >= Duration::from_millis(200), "{gaps:?}");
-    let t = task(&core, &owner, &dead.task_id).await;
-    assert_eq!(t.status, pb::TaskStatus::Dead as i32);
+    // The attempt writes the delivery log; the task runner records the task's own outcome just
+    // after it returns, so the task may still read `running` for a moment.
+    let t = task_in(&core, &owner, &dead.task_id, pb::TaskStatus::Dead).await;
     assert_eq!(t.kind, "webhook.deliver");
 
     // The receiver recovers; the owner retries the dead delivery by hand.
@@ -250,7 +274,7 @@ async fn an_owner_gets_signed_deliveries_retried_with_backoff_then_dead_then_ret
     assert_eq!(delivered.response_status, 200);
     assert!(delivered.deliver_time.is_some());
     assert_eq!(receiver.received().len(), 4);
-    assert_eq!(task(&core, &owner, &dead.task_id).await.status, pb::TaskStatus::Succeeded as i32);
+    task_in(&core, &owner, &dead.task_id, pb::TaskStatus::Succeeded).await;
 
     // Only matching events are delivered: a member change is not config.*.
     let (other, _) = core.user(&admin, "other").await;
