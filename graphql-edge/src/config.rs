@@ -35,6 +35,9 @@ pub struct WsLimits {
 
 /// Variable naming a directory of static files (the built web app) served at `/`.
 pub const WEB_STATIC_DIR_VAR: &str = "WEB_STATIC_DIR";
+/// Variable naming the built GraphiQL (`apps/graphiql/dist`): its `index.html` answers a browser's
+/// `GET /graphql`, its files are served under `/graphiql/`.
+pub const GRAPHIQL_DIR_VAR: &str = "GRAPHIQL_DIR";
 
 /// Everything graphql-edge needs to start.
 #[derive(Debug, Clone)]
@@ -50,6 +53,8 @@ pub struct Config {
     pub cors_allowed_origins: CorsOrigins,
     /// The built web app (`apps/web/dist`), served at `/`; None: not served.
     pub web_static_dir: Option<PathBuf>,
+    /// The built GraphiQL (`apps/graphiql/dist`); None: a browser gets a page saying how to add it.
+    pub graphiql_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -71,22 +76,23 @@ impl Config {
                 init_timeout: std::time::Duration::from_secs(env.parse_or(WS_INIT_TIMEOUT_SECS_VAR, "10")?),
             },
             cors_allowed_origins: env.parse_or(CORS_ALLOWED_ORIGINS_VAR, DEFAULT_CORS_ALLOWED_ORIGINS)?,
-            web_static_dir: web_static_dir(env)?,
+            web_static_dir: static_dir(env, WEB_STATIC_DIR_VAR, "the web app", "apps/web/dist")?,
+            graphiql_dir: static_dir(env, GRAPHIQL_DIR_VAR, "GraphiQL", "apps/graphiql/dist")?,
         })
     }
 }
 
-/// [`WEB_STATIC_DIR_VAR`]: unset, or a directory holding an `index.html` (checked at start, so a
-/// wrong path fails the process rather than every page).
-fn web_static_dir(env: &Env) -> Result<Option<PathBuf>, ConfigError> {
-    let Some(value) = env.get(WEB_STATIC_DIR_VAR)? else { return Ok(None) };
+/// A directory of built static files (`var`): unset, or a directory holding an `index.html`
+/// (checked at start, so a wrong path fails the process rather than every page).
+fn static_dir(env: &Env, var: &str, what: &str, example: &str) -> Result<Option<PathBuf>, ConfigError> {
+    let Some(value) = env.get(var)? else { return Ok(None) };
     let dir = PathBuf::from(&value);
     if !dir.join("index.html").is_file() {
         return Err(ConfigError::Invalid {
-            var: WEB_STATIC_DIR_VAR.to_owned(),
+            var: var.to_owned(),
             value,
-            reason: "not a directory with an index.html (build the web app first: npm run build in apps/)".into(),
-            example: "apps/web/dist".into(),
+            reason: format!("not a directory with an index.html (build {what} first: npm run build in apps/)"),
+            example: example.into(),
         });
     }
     Ok(Some(dir))
@@ -103,6 +109,7 @@ mod tests {
         assert_eq!(config.core_grpc_url.as_str(), "http://127.0.0.1:50051");
         assert_eq!(config.cors_allowed_origins, CorsOrigins::Any);
         assert_eq!(config.web_static_dir, None);
+        assert_eq!(config.graphiql_dir, None);
     }
 
     #[test]
@@ -121,6 +128,13 @@ mod tests {
         assert!(err.contains(WEB_STATIC_DIR_VAR) && err.contains("index.html"), "{err}");
         std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
         assert_eq!(Config::from_vars(&env).unwrap().web_static_dir, Some(dir.clone()));
+        let env = Env::from_pairs([(GRAPHIQL_DIR_VAR, dir.to_str().unwrap())]);
+        assert_eq!(Config::from_vars(&env).unwrap().graphiql_dir, Some(dir.clone()));
+        let missing = dir.join("nope");
+        let err = Config::from_vars(&Env::from_pairs([(GRAPHIQL_DIR_VAR, missing.to_str().unwrap())]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(GRAPHIQL_DIR_VAR) && err.contains("GraphiQL"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -22,7 +22,6 @@ use std::sync::{
 use async_graphql::{
     BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, apollo_persisted_queries::CacheStorage},
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, ExecutableDocument, OperationType},
 };
 use edge_kit::{CallContext, CoreClient, RequestId};
@@ -59,6 +58,7 @@ pub fn endpoint(
     persisted: PersistedQueries,
     core: CoreClient,
     sockets: Arc<WsShared>,
+    graphiql: Graphiql,
 ) -> impl poem::Endpoint {
     use poem::EndpointExt;
     get(get_graphql)
@@ -70,6 +70,7 @@ pub fn endpoint(
         .data(persisted)
         .data(core)
         .data(sockets)
+        .data(graphiql)
 }
 
 #[handler]
@@ -138,9 +139,41 @@ fn refuse(media: MediaType, status: StatusCode, message: &str, rid: &str) -> Res
     body(media, status, &error::request_error_body(message, rid))
 }
 
-fn graphiql() -> Response {
+/// The built GraphiQL (`GRAPHIQL_DIR`), whose `index.html` a browser gets for `GET /graphql`; its
+/// other files are served under `/graphiql/` (see `startup.rs`). None: not deployed.
+#[derive(Clone)]
+pub struct Graphiql(pub Option<Arc<std::path::PathBuf>>);
+
+/// What a browser gets without a deployed GraphiQL: how to add it. Self-contained on purpose — a
+/// page that loaded GraphiQL from a CDN would stay blank on a machine without internet.
+const GRAPHIQL_NOT_DEPLOYED: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Platform SM GraphQL</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 44rem; margin: 3rem auto; line-height: 1.5">
+<h1>Platform SM GraphQL</h1>
+<p>This is the GraphQL endpoint: <code>POST</code> or <code>GET</code> queries here, or open a
+WebSocket (<code>graphql-transport-ws</code>) for subscriptions.</p>
+<p>GraphiQL is not deployed on this edge. Build it (<code>npm ci &amp;&amp; npm run build</code> in
+<code>apps/</code>) and start graphql-edge with <code>GRAPHIQL_DIR=apps/graphiql/dist</code>;
+<code>./scripts/run</code> does both.</p>
+</body></html>
+"#;
+
+/// GraphiQL's page. `index.html` is read on each request (it names the content-hashed assets of
+/// the build on disk now) and is not cached, so a new build shows at once.
+async fn graphiql(graphiql: Option<&Graphiql>, request_id: &str) -> Response {
     use poem::IntoResponse;
-    Html(GraphiQLSource::build().endpoint("/graphql").title("Platform SM GraphQL").finish()).into_response()
+    let Some(dir) = graphiql.and_then(|g| g.0.as_ref()) else { return Html(GRAPHIQL_NOT_DEPLOYED).into_response() };
+    match tokio::fs::read(dir.join("index.html")).await {
+        Ok(page) => Response::builder()
+            .content_type("text/html; charset=utf-8")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(page),
+        Err(e) => {
+            // The folder was there at start (Config checks it): a deployment changed under us.
+            tracing::error!(dir = %dir.display(), error = %e, "cannot read GraphiQL's index.html");
+            refuse(MediaType::Json, StatusCode::SERVICE_UNAVAILABLE, "GraphiQL is not available right now", request_id)
+        }
+    }
 }
 
 #[handler]
@@ -162,7 +195,7 @@ async fn get_graphql(
         serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default();
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     if wants_html(accept) && param("query").is_none() && param("extensions").is_none() {
-        return graphiql();
+        return graphiql(req.data::<Graphiql>(), &rid).await;
     }
     let Some(media) = MediaType::negotiate(accept) else {
         return refuse(

@@ -31,10 +31,10 @@ fn cors(origins: &CorsOrigins) -> Cors {
     )
 }
 
-/// The built web app as static files at `/`. It routes with URL fragments (`/#/projects/…`), so
-/// every page is `index.html` and no fallback is needed. `index.html` is revalidated on every load
-/// (the app fetches `config.json` with `no-store`), so a new build or config shows at once; the
-/// content-hashed assets may be cached.
+/// A built app as static files: the web app at `/`, GraphiQL's files at `/graphiql/`. The web app
+/// routes with URL fragments (`/#/projects/…`), so every page is `index.html` and no fallback is
+/// needed. `index.html` is revalidated on every load (the web app fetches `config.json` with
+/// `no-store`), so a new build or config shows at once; the content-hashed assets may be cached.
 fn web_files(dir: &std::path::Path) -> impl poem::Endpoint + 'static {
     poem::endpoint::StaticFilesEndpoint::new(dir).index_file("index.html").no_cache_index()
 }
@@ -68,9 +68,13 @@ impl App {
             sockets: sockets.clone(),
             shutdown: shutdown_rx,
         });
-        let graphql =
-            crate::http::endpoint(schema, persisted, core.clone(), shared).with(cors(&config.cors_allowed_origins));
+        let graphiql = crate::http::Graphiql(config.graphiql_dir.clone().map(Arc::new));
+        let graphql = crate::http::endpoint(schema, persisted, core.clone(), shared, graphiql)
+            .with(cors(&config.cors_allowed_origins));
         let mut api = Route::new().at("/graphql", graphql);
+        if let Some(dir) = &config.graphiql_dir {
+            api = api.nest("/graphiql", web_files(dir));
+        }
         if let Some(dir) = &config.web_static_dir {
             api = api.nest("/", web_files(dir));
         }

@@ -3,18 +3,64 @@
 
 mod graphql_support;
 
-use graphql_support::spawn;
+use graphql_support::{spawn, spawn_with};
 use serde_json::json;
 use tests::{ADMIN_PASSWORD, api::MemberRole};
 
 const PROJECT_FIELDS: &str = "id slug name description status ownerId myRole version etag createdAt updatedAt";
 
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
+
+/// Without a deployed GraphiQL a browser gets a page that says how to deploy it, and loads nothing
+/// from anywhere (a page that pulled GraphiQL from a CDN stayed blank offline).
 #[tokio::test]
-async fn graphiql_is_served_to_a_browser() {
+async fn without_graphiql_a_browser_is_told_how_to_add_it() {
     let s = spawn().await;
-    let r = s.http.get(s.url()).header("accept", "text/html,application/xhtml+xml,*/*;q=0.8").send().await.unwrap();
+    let r = s.http.get(s.url()).header("accept", BROWSER_ACCEPT).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().to_lowercase().contains("graphiql"));
+    let text = r.text().await.unwrap();
+    assert!(text.contains("GRAPHIQL_DIR") && text.contains("GraphiQL"), "{text}");
+    for external in ["<script", "src=", "href=", "<link"] {
+        assert!(!text.contains(external), "{external} in {text}");
+    }
+}
+
+/// With `GRAPHIQL_DIR`, the build's `index.html` answers a browser's `GET /graphql` (read anew on
+/// each request, never cached) and its files are served under `/graphiql/`; queries over GET still
+/// run.
+#[tokio::test]
+async fn graphiql_is_served_from_the_edge_itself() {
+    let dir = std::env::temp_dir().join(format!("graphiql-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    let index = r#"<!doctype html><script type="module" src="/graphiql/assets/main-1a2b.js"></script>"#;
+    std::fs::write(dir.join("index.html"), index).unwrap();
+    std::fs::write(dir.join("assets/main-1a2b.js"), "console.log('graphiql')").unwrap();
+    let s = spawn_with(&[(graphql_edge::config::GRAPHIQL_DIR_VAR, dir.to_str().unwrap())]).await;
+    let base = format!("http://{}", s.addr);
+
+    let r = s.http.get(s.url()).header("accept", BROWSER_ACCEPT).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    assert_eq!(r.text().await.unwrap(), index);
+
+    let r = s.http.get(format!("{base}/graphiql/assets/main-1a2b.js")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    assert_eq!(r.text().await.unwrap(), "console.log('graphiql')");
+    let r = s.http.get(format!("{base}/graphiql/assets/nope.js")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    let url = reqwest::Url::parse_with_params(&s.url(), [("query", "{ __typename }")]).unwrap();
+    let r = s.http.get(url).header("accept", "application/json").send().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), r#"{"data":{"__typename":"Query"}}"#);
+
+    // A deployment that changed under the edge: a clear 503, not a panic or an empty page.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let r = s.http.get(s.url()).header("accept", BROWSER_ACCEPT).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains("GraphiQL"), "{v}");
 }
 
 #[tokio::test]
@@ -460,4 +506,36 @@ async fn get_post_and_media_types_follow_graphql_over_http() {
     assert_eq!(r.status(), 415);
     let r = s.http.put(s.url()).send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["allow"].to_str().unwrap()), (405, "GET, POST"));
+}
+
+/// The depth limit refuses deep data queries before anything runs, but leaves room for
+/// introspection: graphql-js's standard introspection query (GraphiQL's first request, Apollo
+/// tooling, codegen) is 15 deep.
+#[tokio::test]
+async fn deep_data_is_refused_but_tools_can_introspect() {
+    let s = spawn().await;
+    let admin = s.admin_token().await;
+    // `depth` fields in all, the innermost one a leaf.
+    let nested = |depth: usize, top: &str, step: &str, leaf: &str| {
+        let mut q = leaf.to_string();
+        for _ in 0..depth.saturating_sub(2) {
+            q = format!("{step} {{ {q} }}");
+        }
+        format!("{{ {top} {{ {q} }} }}")
+    };
+    let type_ref = |depth: usize| nested(depth, "__schema", "ofType", "name").replacen("ofType", "queryType", 1);
+    let r = s.ok(Some(&admin), &type_ref(15), json!({})).await;
+    assert_eq!(r["__schema"]["queryType"]["ofType"], serde_json::Value::Null, "{r}");
+    let r = s.ok(Some(&admin), &type_ref(20), json!({})).await;
+    assert!(r["__schema"]["queryType"].is_object(), "{r}");
+    // Too deep introspection, and deep introspection next to data (then the data bound applies).
+    let mixed = type_ref(15).replacen("{ __schema", "{ me { id } __schema", 1);
+    for query in [type_ref(21), mixed] {
+        let e = s.err(Some(&admin), &query, json!({}), "BAD_USER_INPUT").await;
+        assert_eq!(e["message"], "Query is nested too deep.", "{query}");
+    }
+    // The deepest data the schema has (10) runs.
+    let deepest = "{ projects(first: 1) { edges { node { configs(first: 1) { edges { node {
+        history(first: 1) { edges { node { key } } } } } } } } } }";
+    s.ok(Some(&admin), deepest, json!({})).await;
 }

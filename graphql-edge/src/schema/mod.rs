@@ -1,6 +1,7 @@
 //! The GraphQL schema. It knows nothing of HTTP: the handler (`crate::http`) puts a
 //! [`crate::context::Core`] and the request's DataLoaders into each request's data.
 
+pub mod depth;
 pub mod mutation;
 pub mod query;
 pub mod subscription;
@@ -19,9 +20,7 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 /// hash up to refuse a persisted mutation over GET).
 pub type PersistedQueries = LruCacheStorage;
 
-/// Deeper selections are refused before anything runs (the deepest useful query,
-/// `projects → edges → node → members → edges → node → user → field`, is 8).
-pub const MAX_DEPTH: usize = 12;
+pub use self::depth::{MAX_DEPTH, MAX_INTROSPECTION_DEPTH};
 /// Each field costs 1, a list field its page size times its selection.
 /// `projects(first: 50)` with owners and 20 members each costs about 5 000.
 pub const MAX_COMPLEXITY: usize = 10_000;
@@ -34,7 +33,8 @@ pub const PERSISTED_QUERIES: usize = 1024;
 pub fn build() -> (AppSchema, PersistedQueries) {
     let persisted = LruCacheStorage::new(PERSISTED_QUERIES);
     let schema = Schema::build(Query, Mutation, Subscription)
-        .limit_depth(MAX_DEPTH)
+        // Not async-graphql's limit_depth: introspection needs more room (see `depth`).
+        .extension(depth::DepthLimit)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
         .extension(ApolloPersistedQueries::new(persisted.clone()))

@@ -23,11 +23,16 @@ pub struct Stack {
 }
 
 pub async fn spawn() -> Stack {
+    spawn_with(&[]).await
+}
+
+/// [`spawn`] with more graphql-edge variables.
+pub async fn spawn_with(vars: &[(&str, &str)]) -> Stack {
     let core = tests::spawn_core().await;
     let url = core.url();
-    let config =
-        Config::from_vars(&Env::from_pairs([(LISTEN_ADDR_VAR, "127.0.0.1:0"), (CORE_GRPC_URL_VAR, url.as_str())]))
-            .unwrap();
+    let mut pairs = vec![(LISTEN_ADDR_VAR, "127.0.0.1:0"), (CORE_GRPC_URL_VAR, url.as_str())];
+    pairs.extend_from_slice(vars);
+    let config = Config::from_vars(&Env::from_pairs(pairs)).unwrap();
     let app = App::build(config).await.unwrap();
     let addr = app.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
