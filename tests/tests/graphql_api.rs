@@ -539,3 +539,53 @@ async fn deep_data_is_refused_but_tools_can_introspect() {
         history(first: 1) { edges { node { key } } } } } } } } } }";
     s.ok(Some(&admin), deepest, json!({})).await;
 }
+
+/// The account a person manages from an app: sign-up (only when the platform allows it), their
+/// name, their password (which ends their other sessions); what they may not change, and bad input.
+#[tokio::test]
+async fn sign_up_profile_and_password() {
+    let s = spawn().await;
+    let admin = s.admin_token().await;
+    let sign_up = "mutation($e: String!, $n: String!, $p: String!) { signUp(email: $e, name: $n, password: $p) { id email name role version } }";
+    let login = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken } }";
+    let email = format!("self-{}@example.test", uuid::Uuid::now_v7().simple());
+    let vars = json!({"e": email, "n": "Sam Self", "p": "first-password-1"});
+
+    let e = s.err(None, sign_up, vars.clone(), "CONFLICT").await;
+    assert_eq!(e["extensions"]["reason"], "SIGNUP_DISABLED", "{e}");
+    s.ok(Some(&admin), r#"mutation { setSetting(key: "auth.signup_enabled", value: true) { key } }"#, json!({})).await;
+    let e = s.err(None, sign_up, json!({"e": "not-an-email", "n": "X", "p": "x"}), "BAD_USER_INPUT").await;
+    assert!(e["extensions"]["fieldViolations"].as_array().is_some_and(|v| !v.is_empty()), "{e}");
+    let me = s.ok(None, sign_up, vars.clone()).await["signUp"].clone();
+    assert_eq!((me["email"].as_str(), me["role"].as_str()), (Some(email.as_str()), Some("USER")), "{me}");
+    let e = s.err(None, sign_up, vars, "CONFLICT").await;
+    assert!(e["extensions"]["reason"].as_str().is_some_and(|r| r.contains("EMAIL")), "{e}");
+
+    let first = s.ok(None, login, json!({"e": email, "p": "first-password-1"})).await["login"].clone();
+    let second = s.ok(None, login, json!({"e": email, "p": "first-password-1"})).await["login"].clone();
+    let token = first["accessToken"].as_str().unwrap().to_string();
+    let id = me["id"].as_str().unwrap();
+
+    // The name is theirs to change (with the version they saw); the role is not.
+    let update = "mutation($id: ID!, $input: UpdateUserInput!, $v: Int) { updateUser(id: $id, input: $input, expectedVersion: $v) { name version } }";
+    let v = me["version"].as_i64().unwrap();
+    let r = s.ok(Some(&token), update, json!({"id": id, "input": {"name": "Sam Renamed"}, "v": v})).await;
+    assert_eq!(r["updateUser"]["name"], "Sam Renamed");
+    s.err(Some(&token), update, json!({"id": id, "input": {"name": "Stale"}, "v": v}), "CONFLICT").await;
+    s.err(Some(&token), update, json!({"id": id, "input": {"role": "ADMIN"}}), "FORBIDDEN").await;
+    s.err(Some(&token), update, json!({"id": id, "input": {}}), "BAD_USER_INPUT").await;
+    s.err(Some(&token), update, json!({"id": id, "input": {"name": ""}}), "BAD_USER_INPUT").await;
+
+    let change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
+    let e = s.err(Some(&token), change, json!({"c": "wrong", "n": "second-password-2"}), "BAD_USER_INPUT").await;
+    assert_eq!(e["extensions"]["fieldViolations"][0]["field"], "current_password", "{e}");
+    s.err(Some(&token), change, json!({"c": "first-password-1", "n": "x"}), "BAD_USER_INPUT").await;
+    let r = s.ok(Some(&token), change, json!({"c": "first-password-1", "n": "second-password-2"})).await;
+    assert_eq!(r["changePassword"], true);
+    // This session goes on; the other one ended; only the new password signs in.
+    s.ok(Some(&token), "{ me { name } }", json!({})).await;
+    let refresh = "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }";
+    s.err(None, refresh, json!({"r": second["refreshToken"]}), "UNAUTHENTICATED").await;
+    s.err(None, login, json!({"e": email, "p": "first-password-1"}), "UNAUTHENTICATED").await;
+    s.ok(None, login, json!({"e": email, "p": "second-password-2"})).await;
+}

@@ -8,7 +8,7 @@ use serde_json::Value as JsonValue;
 
 use super::types::{
     ApiToken, AuthPayload, ConfigEntry, ConfigEntryInput, CreatedApiToken, Member, MemberRole, Project, Setting, Task,
-    Webhook,
+    User, UserRole, UserStatus, Webhook,
 };
 use crate::{
     context::core,
@@ -36,6 +36,16 @@ pub struct UpdateProjectInput {
 }
 
 /// A new webhook is active.
+/// What to change of a user; unset fields stay. Users change their own name; admins change
+/// anything of anyone (core-svc decides).
+#[derive(InputObject)]
+pub struct UpdateUserInput {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<UserRole>,
+    pub status: Option<UserStatus>,
+}
+
 #[derive(InputObject)]
 pub struct CreateWebhookInput {
     pub project_id: ID,
@@ -84,6 +94,69 @@ impl Mutation {
             .map_err(error::core)?
             .into_inner();
         Ok(AuthPayload::new(r.tokens, r.user))
+    }
+
+    /// Creates an account (role `USER`) when the platform allows sign-up (setting
+    /// `auth.signup_enabled`; otherwise `CONFLICT` with reason `SIGNUP_DISABLED`). Rate-limited
+    /// like `login`; sign in afterwards.
+    async fn sign_up(&self, ctx: &Context<'_>, email: String, name: String, password: String) -> Result<User> {
+        let core = core(ctx);
+        let r =
+            core.auth().sign_up(core.req(pb::SignUpRequest { email, name, password })).await.map_err(error::core)?;
+        r.into_inner().user.map(User).ok_or_else(|| error::missing("a user"))
+    }
+
+    /// Changes the caller's password. The caller's other sessions end; this one stays.
+    async fn change_password(&self, ctx: &Context<'_>, current_password: String, new_password: String) -> Result<bool> {
+        let core = core(ctx);
+        core.auth()
+            .change_password(core.req(pb::ChangePasswordRequest { current_password, new_password }))
+            .await
+            .map_err(error::core)?;
+        Ok(true)
+    }
+
+    /// Changes a user: users their own name, admins anything (`LAST_ADMIN` keeps one active admin).
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateUserInput,
+        expected_version: Option<i64>,
+    ) -> Result<User> {
+        let mut paths = Vec::new();
+        let mut user = pb::User { id: id.0, ..Default::default() };
+        if let Some(v) = input.name {
+            paths.push("name".to_string());
+            user.name = v;
+        }
+        if let Some(v) = input.email {
+            paths.push("email".to_string());
+            user.email = v;
+        }
+        if let Some(v) = input.role {
+            paths.push("role".to_string());
+            user.role = v.to_pb() as i32;
+        }
+        if let Some(v) = input.status {
+            paths.push("status".to_string());
+            user.status = v.to_pb() as i32;
+        }
+        if paths.is_empty() {
+            return Err(bad_input("input", "set at least one field"));
+        }
+        let core = core(ctx);
+        let r = core
+            .users()
+            .update_user(core.req(pb::UpdateUserRequest {
+                user: Some(user),
+                update_mask: Some(prost_types::FieldMask { paths }),
+                password: String::new(),
+                etag: etag(expected_version),
+            }))
+            .await
+            .map_err(error::core)?;
+        r.into_inner().user.map(User).ok_or_else(|| error::missing("a user"))
     }
 
     /// Revokes the session of `refreshToken`, or of the caller's access token when omitted.

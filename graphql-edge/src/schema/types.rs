@@ -76,6 +76,12 @@ impl UserRole {
             Self::User => "user",
         }
     }
+    pub fn to_pb(self) -> pb::UserRole {
+        match self {
+            Self::Admin => pb::UserRole::Admin,
+            Self::User => pb::UserRole::User,
+        }
+    }
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -96,6 +102,12 @@ impl UserStatus {
         match self {
             Self::Active => "active",
             Self::Disabled => "disabled",
+        }
+    }
+    pub fn to_pb(self) -> pb::UserStatus {
+        match self {
+            Self::Active => pb::UserStatus::Active,
+            Self::Disabled => pb::UserStatus::Disabled,
         }
     }
 }
