@@ -35,9 +35,11 @@ export function RefreshWarning({ error, retry }: { error: ApiError | null; retry
  * gone for good (not found, signed out) drops it. `key` names the variables, so another
  * project's data is never shown as this one's.
  */
-export function useKeptData<D>(result: { data?: D; error?: unknown }, key: string): { data: D | undefined; refreshError: ApiError | null } {
+export function useKeptData<D>(result: { data?: D; error?: unknown; fetching?: boolean }, key: string): { data: D | undefined; refreshError: ApiError | null } {
   const kept = useRef<{ key: string; data: D } | null>(null);
-  if (result.data !== undefined) kept.current = { key, data: result.data };
+  // Only a settled answer is this key's: while new variables load, urql still hands out the
+  // previous variables' data, which must not be kept under the new key.
+  if (result.data !== undefined && !result.fetching) kept.current = { key, data: result.data };
   const err = result.error ? toApiError(result.error) : null;
   const data = result.data ?? (err?.isPassing && kept.current?.key === key ? kept.current.data : undefined);
   return { data, refreshError: err && data !== undefined ? err : null };

@@ -201,7 +201,7 @@ function ConflictPanel(props: {
   const who = theirs ? nameOf(theirs.updatedBy) : 'Someone';
   const deleted = !theirs || !!theirs.deletedAt;
   return (
-    <View role="alert" style={{ gap: 6, padding: 10, borderRadius: 8, borderWidth: 1, borderColor: colors.warning, backgroundColor: colors.warningBg }}>
+    <View role="alert" aria-label={`Conflict on ${props.keyName}`} style={{ gap: 6, padding: 10, borderRadius: 8, borderWidth: 1, borderColor: colors.warning, backgroundColor: colors.warningBg }}>
       <Text style={{ fontWeight: '700', color: colors.warning }}>
         {deleted
           ? `Changed by someone else: ${who} deleted ${props.keyName} while you were editing.`
