@@ -48,7 +48,7 @@ const screenshotDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../..
 export async function screenshot(page: Page, name: string): Promise<void> {
   if (process.env.UPDATE_SCREENSHOTS !== '1') return;
   mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`), animations: 'disabled' });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), animations: 'disabled', scale: 'css' });
 }
 
 /** A GraphQL call as `client`'s user (another person's change, through the public API). */

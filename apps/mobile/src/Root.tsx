@@ -28,9 +28,21 @@ export function Root() {
   useEffect(() => {
     void load();
   }, []);
-  const endpoints = config?.current?.endpoints;
-  const services = useMemo<Services | null>(() => (endpoints ? createServices(endpoints, { storage, lock }) : null), [endpoints]);
-  useEffect(() => () => services?.realtime.stop(), [services]);
+  const graphqlUrl = config?.current?.endpoints.graphqlUrl;
+  const realtimeUrl = config?.current?.endpoints.realtimeUrl;
+  // One set of services per server: saving the same addresses again keeps them (two sessions on
+  // one storage would both rotate its refresh token).
+  const services = useMemo<Services | null>(
+    () => (graphqlUrl && realtimeUrl ? createServices({ graphqlUrl, realtimeUrl }, { storage, lock }) : null),
+    [graphqlUrl, realtimeUrl],
+  );
+  useEffect(
+    () => () => {
+      services?.realtime.stop();
+      services?.session.dispose();
+    },
+    [services],
+  );
 
   const settings = (signedIn: boolean, onClose?: () => void) =>
     config && (

@@ -122,7 +122,7 @@ describe('editing a config', () => {
     fireEvent.changeText(screen.getByLabelText('New value of limit'), '3');
     act(() => setOnline(false));
     expect(screen.getByText('Offline — showing what was last loaded. Changes cannot be saved until you are back online.')).toBeOnTheScreen();
-    expect(screen.getByText('Offline: you can keep editing, but saving waits until you are back online.')).toBeOnTheScreen();
+    expect(screen.getByText('Offline: you can keep editing, but nothing is saved until you are back online.')).toBeOnTheScreen();
     expect(screen.getByRole('button', { name: 'Save limit' })).toBeDisabled();
     fireEvent.press(screen.getByRole('button', { name: 'Save limit' }));
     await settle();

@@ -22,7 +22,7 @@ import { Banner, Button, Code, Field, Heading, colors, styles } from '../compone
 import { when } from '../format';
 import { useProjectLive } from '../live/ProjectLive';
 import { OFFLINE_WRITE, useOnline } from '../network';
-import { useProject } from './ProjectScreen';
+import { useProject } from './projectScope';
 
 type Refetch = (opts: { requestPolicy: 'network-only' }) => void;
 
@@ -150,7 +150,7 @@ export function ConfigRow({ config, canEdit, openHistory }: { config: ConfigFiel
               }}
             />
           )}
-          {!online && <Banner kind="warning">Offline: you can keep editing, but saving waits until you are back online.</Banner>}
+          {!online && <Banner kind="warning">Offline: you can keep editing, but nothing is saved until you are back online.</Banner>}
           <Field
             label={`New value of ${config.key}`}
             value={draft}

@@ -9,7 +9,7 @@ import { Screen } from '../components/Screen';
 import { Code, styles } from '../components/ui';
 import { when } from '../format';
 import { useLiveRefetch, useProjectLive } from '../live/ProjectLive';
-import { useProject } from './ProjectScreen';
+import { useProject } from './projectScope';
 
 const OPS: Record<string, string> = { SET: 'set', DELETE: 'deleted', ROLLBACK: 'rolled back' };
 

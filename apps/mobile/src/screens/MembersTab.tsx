@@ -18,7 +18,7 @@ import { ErrorMessage, Loading, RefreshWarning, useKeptData } from '../component
 import { Banner, Button, Field, colors, styles } from '../components/ui';
 import { useMe } from '../context';
 import { OFFLINE_WRITE, useOnline } from '../network';
-import { useProject } from './ProjectScreen';
+import { useProject } from './projectScope';
 
 const ROLES: MemberRole[] = ['VIEWER', 'EDITOR', 'OWNER'];
 

@@ -1,9 +1,9 @@
 // A project: its configs (values readable on a phone; editors edit), one config's recent history,
 // and its members (owners manage them). Kept current by the project's live subscription.
-import { createContext, useContext, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Pressable, StyleSheet, Text, View } from 'react-native';
 import { useQuery } from 'urql';
-import { ConfigsDocument, MembersDocument, ProjectDocument, roleLabel, toApiError, type ProjectSummaryFragment } from '@platform-sm/client';
+import { ConfigsDocument, MembersDocument, ProjectDocument, roleLabel, toApiError } from '@platform-sm/client';
 import { ErrorMessage, Loading, useKeptData } from '../components/QueryState';
 import { LiveStatus } from '../components/LiveStatus';
 import { Screen } from '../components/Screen';
@@ -13,20 +13,7 @@ import { useNavigation, type Route } from '../navigation';
 import { ConfigsTab } from './ConfigsTab';
 import { HistoryScreen } from './HistoryScreen';
 import { MembersTab } from './MembersTab';
-
-export interface ProjectScope {
-  project: ProjectSummaryFragment;
-  canEditConfigs: boolean;
-  isOwner: boolean;
-}
-
-const Context = createContext<ProjectScope | null>(null);
-
-export function useProject(): ProjectScope {
-  const v = useContext(Context);
-  if (!v) throw new Error('useProject outside <ProjectScreen>');
-  return v;
-}
+import { ProjectScopeContext, useProject, type ProjectScope } from './projectScope';
 
 type ProjectRoute = Extract<Route, { name: 'project' }>;
 
@@ -56,14 +43,14 @@ export function ProjectScreen({ route }: { route: ProjectRoute }) {
   };
   return (
     <ProjectLiveProvider projectId={project.id} projectName={project.name}>
-      <Context.Provider value={scope}>
+      <ProjectScopeContext.Provider value={scope}>
         <RefetchOnProjectChange refetch={refetch} />
         {route.historyOf ? (
           <HistoryScreen configKey={route.historyOf} onBack={() => nav.replace({ ...route, historyOf: undefined })} />
         ) : (
           <ProjectTabs openHistory={(key) => nav.replace({ ...route, historyOf: key })} refetchProject={refetch} />
         )}
-      </Context.Provider>
+      </ProjectScopeContext.Provider>
     </ProjectLiveProvider>
   );
 }
