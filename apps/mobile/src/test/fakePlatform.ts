@@ -269,6 +269,35 @@ export class FakePlatform {
         const c = this.setConfig(p, String(v.key), v.value, me, requestId);
         return { data: { setConfig: configFields(c) } };
       }
+      case 'AddMember':
+      case 'UpdateMember':
+      case 'RemoveMember': {
+        const p = name === 'AddMember' ? project(v.projectId) : this.projects.find((x) => x.members.some((m) => m.id === v.id) && visible(x));
+        if (!p) return gqlError('NOT_FOUND', 'project not found');
+        if (roleOf(p) !== 'OWNER') return gqlError('FORBIDDEN', 'owners only');
+        let m = p.members.find((x) => x.id === v.id);
+        if (name === 'AddMember') {
+          const u = this.users.find((x) => x.email === v.email);
+          if (!u) return gqlError('NOT_FOUND', 'user not found');
+          if (p.members.some((x) => x.userId === u.id)) return gqlError('CONFLICT', 'already a member', 'ALREADY_EXISTS');
+          m = { id: this.id('member'), userId: u.id, role: v.role as Role, version: 1 };
+          p.members.push(m);
+        } else {
+          if (!m) return gqlError('NOT_FOUND', 'member not found');
+          if (typeof v.expectedVersion === 'number' && v.expectedVersion !== m.version) return gqlError('CONFLICT', 'changed meanwhile', 'VERSION_MISMATCH');
+          if (name === 'UpdateMember') {
+            m.role = v.role as Role;
+            m.version += 1;
+          } else {
+            p.members.splice(p.members.indexOf(m), 1);
+          }
+        }
+        const type = name === 'AddMember' ? 'member.added' : name === 'UpdateMember' ? 'member.updated' : 'member.removed';
+        this.emit([`project:${p.id}`, `user:${m.userId}`], type, me.id, { user_id: m.userId, role: m.role }, requestId);
+        const u = this.users.find((x) => x.id === m!.userId)!;
+        const field = name === 'AddMember' ? 'addMember' : name === 'UpdateMember' ? 'updateMember' : 'removeMember';
+        return { data: { [field]: { __typename: 'Member', id: m.id, projectId: p.id, userId: m.userId, role: m.role, version: m.version, createdAt: NOW, user: { __typename: 'User', id: u.id, name: u.name, email: u.email } } } };
+      }
       default:
         return gqlError('BAD_USER_INPUT', `the fake platform has no operation ${name}`);
     }
