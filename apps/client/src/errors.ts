@@ -54,6 +54,14 @@ export class ApiError extends Error {
     return this.details.fieldViolations?.find((v) => v.field === field || v.field.endsWith(`.${field}`))?.description;
   }
 
+  /**
+   * A passing failure (network, server restarting, rate limit, a server bug): data already on
+   * screen stays there. Any other code says the data is gone for good (not found, signed out).
+   */
+  get isPassing(): boolean {
+    return PASSING.has(this.code);
+  }
+
   /** A sentence to show a person. */
   get userMessage(): string {
     switch (this.code) {
@@ -73,6 +81,8 @@ export class ApiError extends Error {
     }
   }
 }
+
+const PASSING = new Set<ApiErrorCode>(['NETWORK', 'UNAVAILABLE', 'RATE_LIMITED', 'INTERNAL']);
 
 const CODES = new Set<string>([
   'BAD_USER_INPUT',

@@ -11,6 +11,10 @@ export * from './session.ts';
 export * from './graphql.ts';
 export * from './realtime.ts';
 export * from './env.ts';
+export * from './endpoints.ts';
+export * from './values.ts';
+export * from './events.ts';
+export * from './messages.ts';
 
 /** The realtime client's credentials from a Session: its token, and each rotation. */
 export function sessionAuth(session: Session): RealtimeAuth {

@@ -61,8 +61,9 @@ export interface StackOptions {
   /** Extra variables for core-svc (e.g. `ACCESS_TOKEN_TTL_SECS`). */
   coreEnv?: Record<string, string>;
   /**
-   * A built web app (`apps/web/dist`), deployed like the admin panel: copied to a folder with a
-   * `config.json` beside index.html, and graphql-edge serving it at `/` (WEB_STATIC_DIR).
+   * A built web app (`apps/web/dist`, or the mobile app's web export `apps/mobile/dist`), deployed
+   * like the admin panel: copied to a folder with a `config.json` beside index.html, and
+   * graphql-edge serving it at `/` (WEB_STATIC_DIR).
    */
   webDist?: string;
   /** Extra variables for graphql-edge (e.g. `CORS_ALLOWED_ORIGINS`). */

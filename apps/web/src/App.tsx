@@ -2,7 +2,7 @@ import { CssBaseline, ThemeProvider, createTheme } from '@mui/material';
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { HashRouter, Navigate, Route, Routes, useLocation } from 'react-router';
 import { Provider as UrqlProvider } from 'urql';
-import type { SessionEnd, SessionUser } from '@platform-sm/client';
+import { sessionEndMessage, type SessionUser } from '@platform-sm/client';
 import { Layout } from './components/Layout.tsx';
 import { LiveProvider } from './live/LiveProvider.tsx';
 import { AccountPage } from './pages/AccountPage.tsx';
@@ -18,12 +18,6 @@ const theme = createTheme({
   palette: { primary: { main: '#2747b8' }, secondary: { main: '#7b3fa0' } },
   shape: { borderRadius: 8 },
 });
-
-function sessionEndMessage(end: SessionEnd | undefined): string | null {
-  if (!end || end.kind === 'signed-out') return null;
-  if (end.reason === 'REFRESH_TOKEN_REUSED') return 'Your session was ended because it was used from somewhere else. Sign in again.';
-  return 'Your session has ended. Sign in again.';
-}
 
 export function App({ services }: { services: Services }) {
   const [user, setUser] = useState<SessionUser | null>(services.session.user);

@@ -29,8 +29,6 @@ export function ErrorMessage({ error, retry }: { error: unknown; retry?: () => v
   );
 }
 
-const PASSING = new Set(['NETWORK', 'UNAVAILABLE', 'RATE_LIMITED', 'INTERNAL']);
-
 /**
  * A query's data, kept on screen when a refetch fails for a passing reason (network, server
  * restarting): a live refetch during a hiccup must not blank the page. An error that says the data
@@ -41,7 +39,7 @@ export function useKeptData<D>(result: { data?: D; error?: unknown }, key: strin
   const kept = useRef<{ key: string; data: D } | null>(null);
   if (result.data !== undefined) kept.current = { key, data: result.data };
   const err = result.error ? toApiError(result.error) : null;
-  const data = result.data ?? (err && PASSING.has(err.code) && kept.current?.key === key ? kept.current.data : undefined);
+  const data = result.data ?? (err?.isPassing && kept.current?.key === key ? kept.current.data : undefined);
   return { data, refreshError: err && data !== undefined ? err : null };
 }
 

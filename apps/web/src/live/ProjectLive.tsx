@@ -7,20 +7,9 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useNavigate } from 'react-router';
 import { useQuery } from 'urql';
-import { MembersDocument, OutOfRangeError, type EventMessage } from '@platform-sm/client';
+import { MembersDocument, OutOfRangeError, configPatchOf, describeEvent, topicsOf, type ConfigPatch, type EventMessage, type Topic } from '@platform-sm/client';
 import { useMe, useServices } from '../context.ts';
 import { useNotify } from '../components/Notices.tsx';
-import { describeEvent, topicsOf, type Topic } from './describe.ts';
-
-/** A config as an event's payload carries it (the record after the change). */
-export interface ConfigPatch {
-  key: string;
-  value: unknown;
-  version: number;
-  description: string;
-  updatedBy: string | null;
-  updatedAt: string | null;
-}
 
 export interface ProjectLive {
   projectId: string;
@@ -115,17 +104,8 @@ export function ProjectLiveProvider({ projectId, projectName, children }: { proj
         if (topics.includes('members')) latest.current.refetchMembers({ requestPolicy: 'network-only' });
         const meId = latest.current.meId;
         const payload = (m.event.payload ?? {}) as Record<string, unknown>;
-        if ((m.event.type === 'config.set' || m.event.type === 'config.rolled_back') && typeof payload.key === 'string' && typeof payload.version === 'number') {
-          const patch: ConfigPatch = {
-            key: payload.key,
-            value: payload.value,
-            version: payload.version,
-            description: typeof payload.description === 'string' ? payload.description : '',
-            updatedBy: typeof payload.updated_by === 'string' ? payload.updated_by : null,
-            updatedAt: typeof payload.updated_at === 'string' ? payload.updated_at : null,
-          };
-          setConfigPatches((prev) => new Map(prev).set(patch.key, patch));
-        }
+        const patch = configPatchOf(m.event);
+        if (patch) setConfigPatches((prev) => new Map(prev).set(patch.key, patch));
         if (m.event.type === 'project.deleted') {
           leave(`“${nameRef.current}” was deleted.`);
           return;

@@ -3,9 +3,8 @@
 import { Alert, List, ListItem, ListItemText, Paper, Stack, Typography } from '@mui/material';
 import { useEffect, useMemo, useState } from 'react';
 import { useClient } from 'urql';
-import { EventsDocument, toApiError, type EventFieldsFragment, type EventsQuery } from '@platform-sm/client';
+import { EventsDocument, describeEvent, toApiError, type EventFieldsFragment, type EventsQuery } from '@platform-sm/client';
 import { ErrorMessage, Loading } from '../components/QueryState.tsx';
-import { describeEvent } from '../live/describe.ts';
 import { useProjectLive } from '../live/ProjectLive.tsx';
 import { when } from '../format.ts';
 import { useProject } from './ProjectScope.tsx';

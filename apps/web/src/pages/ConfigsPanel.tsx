@@ -28,24 +28,16 @@ import {
   DeleteConfigDocument,
   EffectiveConfigDocument,
   SetConfigDocument,
+  parseJson,
   toApiError,
   toDotEnv,
+  withConfigPatch,
   type ConfigFieldsFragment,
 } from '@platform-sm/client';
 import { ErrorMessage, Loading, RefreshWarning, useKeptData } from '../components/QueryState.tsx';
-import { useLiveRefetch, useProjectLive, type ConfigPatch } from '../live/ProjectLive.tsx';
+import { useLiveRefetch, useProjectLive } from '../live/ProjectLive.tsx';
 import { prettyJson, when } from '../format.ts';
 import { useProject } from './ProjectScope.tsx';
-
-/** `text` as JSON, or the reason it is not. */
-export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
-  if (text.trim() === '') return { ok: false, error: 'Enter a JSON value, e.g. true, 42, "text" or {"a": 1}.' };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (e) {
-    return { ok: false, error: `Not valid JSON: ${e instanceof Error ? e.message : String(e)}` };
-  }
-}
 
 export function ConfigsPanel() {
   const { project, canEditConfigs } = useProject();
@@ -82,7 +74,7 @@ export function ConfigsPanel() {
         ) : (
           <Stack component="ul" spacing={1} aria-label="Configs" sx={{ listStyle: 'none', p: 0, m: 0 }}>
             {configs.nodes.map((c) => (
-              <ConfigRow key={c.id} config={withPatch(c, configPatches.get(c.key))} />
+              <ConfigRow key={c.id} config={withConfigPatch(c, configPatches.get(c.key))} />
             ))}
           </Stack>
         )}
@@ -92,12 +84,6 @@ export function ConfigsPanel() {
       <AddConfigDialog open={adding} onClose={() => setAdding(false)} />
     </Stack>
   );
-}
-
-/** The row as the newer of the fetched record and the last live event about it. */
-function withPatch(c: ConfigFieldsFragment, p: ConfigPatch | undefined): ConfigFieldsFragment {
-  if (!p || p.version <= c.version) return c;
-  return { ...c, value: p.value, version: p.version, description: p.description, updatedBy: p.updatedBy ?? c.updatedBy, updatedAt: p.updatedAt ?? c.updatedAt };
 }
 
 interface Conflict {

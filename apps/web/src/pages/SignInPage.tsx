@@ -1,7 +1,7 @@
 import { Alert, Box, Button, Card, CardContent, Stack, TextField, Typography } from '@mui/material';
 import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
-import { toApiError } from '@platform-sm/client';
+import { signInErrorMessage, toApiError } from '@platform-sm/client';
 import { useServices, useSession } from '../context.ts';
 
 export function SignInPage({ next }: { next: string }) {
@@ -22,8 +22,7 @@ export function SignInPage({ next }: { next: string }) {
       clearEndMessage();
       navigate(next, { replace: true });
     } catch (err) {
-      const api = toApiError(err);
-      setError(api.code === 'UNAUTHENTICATED' ? 'Wrong email or password.' : api.code === 'BAD_USER_INPUT' ? 'Enter your email and password.' : api.userMessage);
+      setError(signInErrorMessage(toApiError(err)));
     } finally {
       setBusy(false);
     }
