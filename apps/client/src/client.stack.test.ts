@@ -57,6 +57,28 @@ async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Pro
 }
 
 describe('session', () => {
+  it('signs up only when the platform allows it, then is signed in', async () => {
+    const email = `signup.${Date.now()}@e2e.test`;
+    const session = new Session({ graphqlUrl: stack.graphqlUrl, storage: memoryStorage() });
+    const refused = await session.signUp(email, 'New Person', 'a-good-password-1').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).reason).toBe('SIGNUP_DISABLED');
+    expect(session.tokens).toBeNull();
+
+    await admin.post('/settings', { key: 'auth.signup_enabled', value: true });
+    const bad = await session.signUp('not-an-email', 'X', 'a-good-password-1').catch((e: unknown) => e);
+    expect((bad as ApiError).code).toBe('BAD_USER_INPUT');
+    expect((bad as ApiError).fieldError('email')).toBeTruthy();
+    await session.signUp(email, 'New Person', 'a-good-password-1');
+    expect(session.user?.email).toBe(email);
+    expect(session.user?.role).toBe('USER');
+    const again = await new Session({ graphqlUrl: stack.graphqlUrl, storage: memoryStorage() })
+      .signUp(email, 'Someone Else', 'a-good-password-2')
+      .catch((e: unknown) => e);
+    expect((again as ApiError).reason).toBe('EMAIL_TAKEN');
+    session.dispose();
+  });
+
   it('refuses a wrong password with a typed error', async () => {
     const user = await admin.createUser();
     const session = new Session({ graphqlUrl: stack.graphqlUrl, storage: memoryStorage() });

@@ -29,3 +29,10 @@ export function signInErrorMessage(e: ApiError): string {
   if (e.code === 'BAD_USER_INPUT') return 'Enter your email and password.';
   return e.userMessage;
 }
+
+/** A refused sign-up in a person's words (field errors are shown beside their fields). */
+export function signUpErrorMessage(e: ApiError): string {
+  if (e.reason === 'SIGNUP_DISABLED') return 'This platform does not take sign-ups: ask an administrator for an account.';
+  if (e.reason === 'EMAIL_TAKEN') return 'An account with this email exists already: sign in instead.';
+  return e.userMessage;
+}

@@ -10,6 +10,7 @@ import {
   LoginDocument,
   LogoutDocument,
   RefreshTokenDocument,
+  SignUpDocument,
   type SessionUserFragment,
   type TokensFragment,
 } from './generated/graphql.ts';
@@ -119,6 +120,15 @@ export class Session {
   async login(email: string, password: string): Promise<SessionTokens> {
     const data = await execute(this.anonymous, LoginDocument, { email, password });
     return this.store(data.login);
+  }
+
+  /**
+   * Creates an account (only when the platform allows sign-up: else an ApiError with reason
+   * SIGNUP_DISABLED) and signs in with it.
+   */
+  async signUp(email: string, name: string, password: string): Promise<SessionTokens> {
+    await execute(this.anonymous, SignUpDocument, { email, name, password });
+    return this.login(email, password);
   }
 
   private async store(payload: TokensFragment, previous?: SessionTokens): Promise<SessionTokens> {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from './errors.ts';
 import { configPatchOf, describeEvent, topicsOf, withConfigPatch } from './events.ts';
 import type { ConfigFieldsFragment } from './generated/graphql.ts';
-import { roleLabel, sessionEndMessage, signInErrorMessage } from './messages.ts';
+import { roleLabel, sessionEndMessage, signInErrorMessage, signUpErrorMessage } from './messages.ts';
 import { compactJson, parseJson, prettyJson } from './values.ts';
 
 describe('values', () => {
@@ -68,6 +68,8 @@ describe('messages', () => {
     expect(sessionEndMessage({ kind: 'ended', reason: 'EXPIRED', message: '' })).toBe('Your session has ended. Sign in again.');
     expect(signInErrorMessage(new ApiError('UNAUTHENTICATED', 'invalid credentials'))).toBe('Wrong email or password.');
     expect(signInErrorMessage(new ApiError('NETWORK', 'x'))).toMatch(/Cannot reach the server/);
+    expect(signUpErrorMessage(new ApiError('CONFLICT', 'x', { reason: 'SIGNUP_DISABLED' }))).toMatch(/does not take sign-ups/);
+    expect(signUpErrorMessage(new ApiError('CONFLICT', 'x', { reason: 'EMAIL_TAKEN' }))).toMatch(/sign in instead/);
   });
 
   it('tells passing failures from final ones', () => {

@@ -1,4 +1,5 @@
-// The signed-in person: their profile, and personal API tokens (a new token is shown once).
+// The signed-in person: their profile (name), password, and personal API tokens (a new token is
+// shown once).
 import ContentCopy from '@mui/icons-material/ContentCopy';
 import {
   Alert,
@@ -20,7 +21,17 @@ import {
 } from '@mui/material';
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { CreateApiTokenDocument, MeDocument, RevokeApiTokenDocument, toApiError, type ApiTokenFieldsFragment } from '@platform-sm/client';
+import {
+  ChangePasswordDocument,
+  CreateApiTokenDocument,
+  MeDocument,
+  RenameMeDocument,
+  RevokeApiTokenDocument,
+  toApiError,
+  type ApiError,
+  type ApiTokenFieldsFragment,
+  type MeQuery,
+} from '@platform-sm/client';
 import { ErrorMessage, Loading } from '../components/QueryState.tsx';
 import { useServices } from '../context.ts';
 import { when } from '../format.ts';
@@ -58,6 +69,8 @@ export function AccountPage() {
           Sign out
         </Button>
       </Paper>
+      {user && <RenameForm user={user} />}
+      <PasswordForm />
       <ApiTokens />
     </Stack>
   );
@@ -171,6 +184,149 @@ function ApiTokens() {
           </Button>
         </DialogActions>
       </Dialog>
+    </Paper>
+  );
+}
+
+/** Changes the person's name, with the version they saw (a change made elsewhere is a conflict). */
+function RenameForm({ user }: { user: MeQuery['me'] }) {
+  const [name, setName] = useState(user.name);
+  const [state, rename] = useMutation(RenameMeDocument);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    const r = await rename({ id: user.id, name: name.trim(), expectedVersion: user.version });
+    if (r.error) {
+      setError(toApiError(r.error));
+      return;
+    }
+    setSaved(true);
+  };
+  const fieldError = error?.fieldError('name');
+  const message = error?.isStale
+    ? 'Your profile was changed elsewhere meanwhile: reload the page and try again.'
+    : fieldError
+      ? null
+      : error?.userMessage;
+
+  return (
+    <Paper variant="outlined" sx={{ p: 2 }} component="section" aria-labelledby="name-heading">
+      <Typography variant="h6" component="h2" id="name-heading" gutterBottom>
+        Your name
+      </Typography>
+      <Stack component="form" direction={{ xs: 'column', sm: 'row' }} spacing={1} onSubmit={submit} noValidate aria-label="Change your name">
+        <TextField
+          size="small"
+          label="Name"
+          value={name}
+          onChange={(e) => {
+            setName(e.target.value);
+            setSaved(false);
+          }}
+          error={!!fieldError}
+          helperText={fieldError}
+          sx={{ flexGrow: 1 }}
+        />
+        <Button type="submit" variant="contained" disabled={state.fetching || !name.trim() || name.trim() === user.name}>
+          Save name
+        </Button>
+      </Stack>
+      {message && (
+        <Alert severity="error" sx={{ mt: 1 }}>
+          {message}
+        </Alert>
+      )}
+      {saved && (
+        <Alert severity="success" sx={{ mt: 1 }}>
+          Name saved.
+        </Alert>
+      )}
+    </Paper>
+  );
+}
+
+/** Changes the password; the server ends the person's other sessions (this one stays). */
+function PasswordForm() {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [state, change] = useMutation(ChangePasswordDocument);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState(false);
+  const mismatch = repeat !== '' && repeat !== next;
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setDone(false);
+    const r = await change({ currentPassword: current, newPassword: next });
+    if (r.error) {
+      setError(toApiError(r.error));
+      return;
+    }
+    setCurrent('');
+    setNext('');
+    setRepeat('');
+    setDone(true);
+  };
+  const currentError = error?.fieldError('current_password');
+  const newError = error?.fieldError('new_password');
+  const message = currentError || newError ? null : error?.userMessage;
+
+  return (
+    <Paper variant="outlined" sx={{ p: 2 }} component="section" aria-labelledby="password-heading">
+      <Typography variant="h6" component="h2" id="password-heading" gutterBottom>
+        Password
+      </Typography>
+      <Stack component="form" spacing={2} onSubmit={submit} noValidate aria-label="Change your password" sx={{ maxWidth: 400 }}>
+        <TextField
+          size="small"
+          label="Current password"
+          type="password"
+          autoComplete="current-password"
+          value={current}
+          onChange={(e) => setCurrent(e.target.value)}
+          error={!!currentError}
+          helperText={currentError}
+        />
+        <TextField
+          size="small"
+          label="New password"
+          type="password"
+          autoComplete="new-password"
+          value={next}
+          onChange={(e) => setNext(e.target.value)}
+          error={!!newError}
+          helperText={newError}
+        />
+        <TextField
+          size="small"
+          label="New password again"
+          type="password"
+          autoComplete="new-password"
+          value={repeat}
+          onChange={(e) => setRepeat(e.target.value)}
+          error={mismatch}
+          helperText={mismatch ? 'The two new passwords differ.' : undefined}
+        />
+        <Button type="submit" variant="contained" disabled={state.fetching || !current || !next || repeat !== next}>
+          Change password
+        </Button>
+      </Stack>
+      {message && (
+        <Alert severity="error" sx={{ mt: 1 }}>
+          {message}
+        </Alert>
+      )}
+      {done && (
+        <Alert severity="success" sx={{ mt: 1 }}>
+          Password changed. Your other sessions were signed out; this one stays.
+        </Alert>
+      )}
     </Paper>
   );
 }
