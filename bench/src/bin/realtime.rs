@@ -27,7 +27,7 @@ use std::{
     process::Command,
     sync::{
         Arc,
-        atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -53,6 +53,13 @@ usage: realtime [--connections SMALL,LARGE] [--latency-rate W] [--latency-durati
   --duration SECS            length of each throughput step (default 10)
   --out FILE                 where to write the Markdown report (default: print only)
 
+usage: realtime --compare [--subscribers N] [--rounds R] [--latency-rate W] [--latency-duration SECS]
+                          [--rates-small W,W…] [--duration SECS] [--out FILE]
+  realtime-edge against graphql-edge (graphql-transport-ws) in the same run, on the same writes:
+  per round and edge, N subscribers (default 1000) of one project's events, the latency step at
+  --latency-rate, then each of --rates-small; the edges alternate (A B, B A, …; default 3 rounds)
+  and the report gives medians and the ratio graphql/realtime. Needs BENCH_GQL_WS_URL too.
+
 usage: realtime --probe-read-buffer BYTES [N]
   the memory baseline: VmRSS per idle WebSocket of a bare tungstenite server with that read buffer
   (N connections, default 2000)
@@ -64,7 +71,7 @@ postgres = the postmaster).";
 /// Writes one run can make (indexes of the per-write arrays).
 const MAX_WRITES: usize = 1 << 20;
 /// Measurement steps one run can hold.
-const MAX_STEPS: usize = 32;
+const MAX_STEPS: usize = 64;
 /// Handshakes (upgrade + `authenticated` + `subscribed`) in flight at once.
 const CONNECT_CONCURRENCY: usize = 64;
 /// Writes in flight at once; a tick finding them all busy is skipped (and counted).
@@ -171,6 +178,10 @@ struct Shared {
     reconnects: AtomicU64,
     connect_errors: AtomicU64,
     unmatched: AtomicU64,
+    /// Event frames whose seq equals the previous one of the same connection (a repeat).
+    duplicates: AtomicU64,
+    /// Event frames whose seq is below the previous one of the same connection.
+    out_of_order: AtomicU64,
     first_error: std::sync::Mutex<Option<String>>,
 }
 
@@ -199,6 +210,8 @@ impl Shared {
             reconnects: AtomicU64::new(0),
             connect_errors: AtomicU64::new(0),
             unmatched: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            out_of_order: AtomicU64::new(0),
             first_error: std::sync::Mutex::new(None),
         }
     }
@@ -214,19 +227,21 @@ impl Shared {
         }
     }
 
-    /// An event of write `index` arrived (on a WebSocket, or on the gRPC baseline stream).
-    fn on_receipt(&self, index: usize, grpc: bool) {
+    /// An event of write `index` arrived (on a WebSocket, or on the gRPC baseline stream);
+    /// returns the step of that write.
+    fn on_receipt(&self, index: usize, grpc: bool) -> Option<usize> {
         let now = self.now_ns();
         if !grpc {
             self.delivered.fetch_add(1, Ordering::Relaxed);
         }
-        let step = match self.write_step.get(index).map(|s| s.load(Ordering::Relaxed)) {
-            Some(s) if s > 0 => &self.steps[s as usize - 1],
+        let step_index = match self.write_step.get(index).map(|s| s.load(Ordering::Relaxed)) {
+            Some(s) if s > 0 => s as usize - 1,
             _ => {
                 self.unmatched.fetch_add(1, Ordering::Relaxed);
-                return;
+                return None;
             }
         };
+        let step = &self.steps[step_index];
         let ack = self.ack_ns[index].load(Ordering::Acquire);
         let counters = if grpc { &step.grpc } else { &step.ws };
         let from_ack = if ack == 0 || ack > now {
@@ -245,26 +260,100 @@ impl Shared {
         }
         counters.receipts.fetch_add(1, Ordering::Relaxed);
         counters.last_receipt_ns.fetch_max(now, Ordering::Relaxed);
+        Some(step_index)
     }
 }
 
-/// The write index in an event frame: `"request_id":"rtb-<n>"`.
-fn write_index(frame: &str) -> Option<usize> {
-    const NEEDLE: &str = "\"request_id\":\"rtb-";
-    let at = frame.find(NEEDLE)? + NEEDLE.len();
+/// The number after `needle` up to the next `"` or `,` or `}` in `frame`.
+fn number_after<T: std::str::FromStr>(frame: &str, needle: &str) -> Option<T> {
+    let at = frame.find(needle)? + needle.len();
     let digits = &frame[at..];
-    let end = digits.find('"')?;
+    let end = digits.find(['"', ',', '}'])?;
     digits[..end].parse().ok()
+}
+
+/// What a load-client connection makes of a text frame. Event frames are recognised and their
+/// write index and seq read without a JSON parser, the same way for both edges, so that the
+/// client's cost per frame does not favour one edge.
+#[derive(Debug, PartialEq, Eq)]
+enum Frame {
+    /// An event: the index of its write (`request_id` `rtb-<n>`) and its seq.
+    Event {
+        index: Option<usize>,
+        seq: Option<i64>,
+    },
+    /// The subscription ended (GraphQL `complete`, `error`, or a `next` carrying errors).
+    End,
+    Other,
+}
+
+impl Edge {
+    fn frame(self, text: &str) -> Frame {
+        match self {
+            // `{"type":"event","channel":…,"seq":…,"event":{…,"request_id":"rtb-<n>",…}}`
+            Edge::Realtime if text.starts_with(r#"{"type":"event""#) => Frame::Event {
+                index: number_after(text, r#""request_id":"rtb-"#),
+                seq: number_after(text, r#""seq":"#),
+            },
+            Edge::Realtime => Frame::Other,
+            // `{"type":"next","id":"1","payload":{"data":{"events":{"seq":…,…,"requestId":"rtb-<n>"}}}}`
+            // (in some key order: the seq looked for is the first, which `events` selects first).
+            Edge::Graphql if text.contains(r#""type":"next""#) && !text.contains(r#""errors":"#) => {
+                Frame::Event { index: number_after(text, r#""requestId":"rtb-"#), seq: number_after(text, r#""seq":"#) }
+            }
+            Edge::Graphql if text.contains(r#""type":"pong""#) || text.contains(r#""type":"ping""#) => Frame::Other,
+            Edge::Graphql => Frame::End,
+        }
+    }
 }
 
 // --- WebSocket connections ------------------------------------------------------------------------
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Which edge a connection speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    /// realtime-edge's `/ws`: `subscribe` to a channel, `event` frames.
+    Realtime,
+    /// graphql-edge's `/graphql` over `graphql-transport-ws`: [`GQL_SUBSCRIPTION`], `next` frames.
+    Graphql,
+}
+
+impl Edge {
+    fn name(self) -> &'static str {
+        match self {
+            Edge::Realtime => "realtime-edge",
+            Edge::Graphql => "graphql-edge",
+        }
+    }
+}
+
+/// The GraphQL subscription: the same event stream as realtime-edge's channel, every field of
+/// the event that realtime-edge's `event` frame carries (`seq` first: the client reads it).
+const GQL_SUBSCRIPTION: &str = "subscription Bench($channels: [String!]!) { events(channels: $channels) { \
+     seq id type actorId resourceType resourceId payload occurredAt requestId channels } }";
+
 struct Target {
+    edge: Edge,
     url: String,
     token: String,
     channel: String,
+}
+
+/// What one load-client connection saw, read by the step that checks every subscriber got every
+/// event exactly once.
+struct ConnStats {
+    /// An event arrived since the connection last (re)opened: its subscription is live.
+    ready: AtomicBool,
+    /// Events received, by the step of their write.
+    per_step: Vec<AtomicU32>,
+}
+
+impl ConnStats {
+    fn new() -> Self {
+        Self { ready: AtomicBool::new(false), per_step: (0..MAX_STEPS).map(|_| AtomicU32::new(0)).collect() }
+    }
 }
 
 /// Counts a subscribed connection until dropped (also when its task is aborted).
@@ -276,8 +365,45 @@ impl Drop for Live {
     }
 }
 
-/// Upgrade with `Authorization: Bearer`, wait for `authenticated`, subscribe, wait for `subscribed`.
 async fn open(target: &Target) -> anyhow::Result<Ws> {
+    match target.edge {
+        Edge::Realtime => open_realtime(target).await,
+        Edge::Graphql => open_graphql(target).await,
+    }
+}
+
+/// graphql-transport-ws: upgrade with the subprotocol, `connection_init` with the bearer token,
+/// wait for `connection_ack`, `subscribe`. The protocol has no acknowledgment of a subscription:
+/// it is live once its first event arrives (see [`Bench::barrier`]).
+async fn open_graphql(target: &Target) -> anyhow::Result<Ws> {
+    let mut req = target.url.as_str().into_client_request()?;
+    req.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(config), true).await?;
+    let init = serde_json::json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {}", target.token)}});
+    ws.send(Message::text(init.to_string())).await?;
+    while let Some(message) = ws.next().await {
+        let Message::Text(text) = message? else { continue };
+        let v: serde_json::Value = serde_json::from_str(text.as_str())?;
+        match v["type"].as_str() {
+            Some("connection_ack") => {
+                let frame = serde_json::json!({
+                    "type": "subscribe",
+                    "id": "1",
+                    "payload": {"query": GQL_SUBSCRIPTION, "variables": {"channels": [target.channel]}},
+                });
+                ws.send(Message::text(frame.to_string())).await?;
+                return Ok(ws);
+            }
+            Some("ping") => ws.send(Message::text(r#"{"type":"pong"}"#)).await?,
+            _ => bail!("unexpected frame while initialising: {text}"),
+        }
+    }
+    bail!("closed while initialising")
+}
+
+/// Upgrade with `Authorization: Bearer`, wait for `authenticated`, subscribe, wait for `subscribed`.
+async fn open_realtime(target: &Target) -> anyhow::Result<Ws> {
     let mut req = target.url.as_str().into_client_request()?;
     req.headers_mut().insert("authorization", format!("Bearer {}", target.token).parse()?);
     // A small read buffer: tungstenite zero-fills its whole read buffer (default 128 KiB) before
@@ -302,7 +428,7 @@ async fn open(target: &Target) -> anyhow::Result<Ws> {
 }
 
 /// One connection: opens, reads events until closed, reopens (counted) until aborted.
-async fn connection(shared: Arc<Shared>, target: Arc<Target>, gate: Arc<Semaphore>) {
+async fn connection(shared: Arc<Shared>, target: Arc<Target>, gate: Arc<Semaphore>, stats: Arc<ConnStats>) {
     let mut first = true;
     loop {
         let ws = {
@@ -329,14 +455,35 @@ async fn connection(shared: Arc<Shared>, target: Arc<Target>, gate: Arc<Semaphor
         first = false;
         shared.subscribed.fetch_add(1, Ordering::Relaxed);
         let live = Live(shared.clone());
+        stats.ready.store(false, Ordering::Relaxed);
         let mut code = None;
+        let mut last_seq: Option<i64> = None;
         while let Some(message) = ws.next().await {
             match message {
-                Ok(Message::Text(text)) => {
-                    if let Some(index) = write_index(text.as_str()) {
-                        shared.on_receipt(index, false);
+                Ok(Message::Text(text)) => match target.edge.frame(text.as_str()) {
+                    Frame::Event { index, seq } => {
+                        match (last_seq, seq) {
+                            (Some(last), Some(seq)) if seq == last => {
+                                shared.duplicates.fetch_add(1, Ordering::Relaxed);
+                            }
+                            (Some(last), Some(seq)) if seq < last => {
+                                shared.out_of_order.fetch_add(1, Ordering::Relaxed);
+                            }
+                            (_, None) => shared.note_error(format!("event frame without a seq: {text}")),
+                            _ => {}
+                        }
+                        last_seq = last_seq.max(seq);
+                        if let Some(step) = index.and_then(|index| shared.on_receipt(index, false)) {
+                            stats.per_step[step].fetch_add(1, Ordering::Relaxed);
+                        }
+                        stats.ready.store(true, Ordering::Relaxed);
                     }
-                }
+                    Frame::End => {
+                        shared.note_error(format!("subscription ended: {text}"));
+                        break;
+                    }
+                    Frame::Other => {}
+                },
                 Ok(Message::Close(frame)) => {
                     code = frame.map(|f| u16::from(f.code));
                     break;
@@ -360,7 +507,7 @@ struct Pool {
     shared: Arc<Shared>,
     target: Arc<Target>,
     gate: Arc<Semaphore>,
-    handles: Vec<JoinHandle<()>>,
+    handles: Vec<(JoinHandle<()>, Arc<ConnStats>)>,
 }
 
 impl Pool {
@@ -368,7 +515,9 @@ impl Pool {
     async fn grow(&mut self, n: usize) -> f64 {
         let start = Instant::now();
         while self.handles.len() < n {
-            self.handles.push(tokio::spawn(connection(self.shared.clone(), self.target.clone(), self.gate.clone())));
+            let stats = Arc::new(ConnStats::new());
+            let task = connection(self.shared.clone(), self.target.clone(), self.gate.clone(), stats.clone());
+            self.handles.push((tokio::spawn(task), stats));
         }
         let mut best = self.subscribed();
         let mut progress_at = Instant::now();
@@ -388,7 +537,7 @@ impl Pool {
 
     /// Closes connections beyond `n` (their sockets drop).
     async fn shrink(&mut self, n: usize) {
-        for h in self.handles.drain(n.min(self.handles.len())..) {
+        for (h, _) in self.handles.drain(n.min(self.handles.len())..) {
             h.abort();
             let _ = h.await;
         }
@@ -396,6 +545,24 @@ impl Pool {
 
     fn subscribed(&self) -> usize {
         usize::try_from(self.shared.subscribed.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+
+    /// Connections whose subscription delivered an event since they (re)opened.
+    fn ready(&self) -> usize {
+        self.handles.iter().filter(|(_, s)| s.ready.load(Ordering::Relaxed)).count()
+    }
+
+    /// Connections that received exactly `expected` events of `step`, fewer, more.
+    fn exactly(&self, step: usize, expected: u64) -> (usize, usize, usize) {
+        let mut out = (0, 0, 0);
+        for (_, s) in &self.handles {
+            match u64::from(s.per_step[step].load(Ordering::Relaxed)).cmp(&expected) {
+                std::cmp::Ordering::Equal => out.0 += 1,
+                std::cmp::Ordering::Less => out.1 += 1,
+                std::cmp::Ordering::Greater => out.2 += 1,
+            }
+        }
+        out
     }
 }
 
@@ -607,6 +774,9 @@ struct Args {
     rates_small: Vec<f64>,
     step_secs: f64,
     out: Option<PathBuf>,
+    /// `--compare`: realtime-edge against graphql-edge, alternating, `rounds` times.
+    compare: bool,
+    rounds: usize,
 }
 
 fn list<T: std::str::FromStr>(s: &str) -> anyhow::Result<Vec<T>> {
@@ -623,12 +793,18 @@ fn parse_args() -> anyhow::Result<Args> {
         rates_small: vec![100.0, 200.0],
         step_secs: 10.0,
         out: None,
+        compare: false,
+        rounds: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             println!("{USAGE}");
             std::process::exit(0);
+        }
+        if flag == "--compare" {
+            a.compare = true;
+            continue;
         }
         let value = it.next().with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
@@ -644,6 +820,14 @@ fn parse_args() -> anyhow::Result<Args> {
             "--rates-small" => a.rates_small = list(&value)?,
             "--duration" => a.step_secs = value.parse()?,
             "--out" => a.out = Some(value.into()),
+            "--subscribers" => {
+                a.small = value.parse()?;
+                anyhow::ensure!(a.small > 0, "--subscribers must be positive");
+            }
+            "--rounds" => {
+                a.rounds = value.parse()?;
+                anyhow::ensure!(a.rounds > 0, "--rounds must be positive");
+            }
             _ => bail!("unknown option {flag}\n{USAGE}"),
         }
     }
@@ -679,6 +863,11 @@ struct Row {
     grpc_p99: f64,
     closes_1013: u64,
     reconnects: u64,
+    /// Connections that received every acknowledged write's event exactly once, fewer, more.
+    exactly_once: (usize, usize, usize),
+    /// Repeated and out-of-order seqs over the step (all connections, whatever the write).
+    duplicates: u64,
+    out_of_order: u64,
     /// CPU use of each process over the write window, in % of one core.
     cpu: Vec<f64>,
 }
@@ -702,6 +891,8 @@ impl Bench {
         let subscribers = pool.subscribed();
         let (closes_before, reconnects_before) =
             (self.shared.closes_1013.load(Ordering::Relaxed), self.shared.reconnects.load(Ordering::Relaxed));
+        let (dups_before, ooo_before) =
+            (self.shared.duplicates.load(Ordering::Relaxed), self.shared.out_of_order.load(Ordering::Relaxed));
         eprintln!("[realtime] {what}: {subscribers} subscribers, {rate} writes/s for {secs} s");
         let shared = self.shared.clone();
         let (grpc, token, project) = (self.grpc.clone(), self.token.clone(), self.project_id.clone());
@@ -728,7 +919,11 @@ impl Bench {
         }
         let received = s.ws.receipts.load(Ordering::Relaxed);
         let last_receipt = s.ws.last_receipt_ns.load(Ordering::Relaxed);
+        let exactly_once = pool.exactly(step, writes.acked);
         Ok(Row {
+            exactly_once,
+            duplicates: self.shared.duplicates.load(Ordering::Relaxed) - dups_before,
+            out_of_order: self.shared.out_of_order.load(Ordering::Relaxed) - ooo_before,
             what: what.to_owned(),
             subscribers,
             rate,
@@ -751,6 +946,41 @@ impl Bench {
             cpu: cpu0.iter().zip(&cpu1).map(|(a, b)| (b - a) / window * 100.0).collect(),
             writes,
         })
+    }
+}
+
+impl Bench {
+    /// Until every connection of `pool` has received an event: writes a few events at a time
+    /// (their step is not reported). realtime-edge acknowledges a subscription (`subscribed`),
+    /// graphql-transport-ws does not, so both edges go through this same barrier before a step.
+    async fn barrier(&mut self, pool: &Pool) -> anyhow::Result<f64> {
+        let step = self.steps_used;
+        anyhow::ensure!(step < MAX_STEPS, "too many steps");
+        self.steps_used += 1;
+        let start = Instant::now();
+        let n = pool.handles.len();
+        while pool.ready() < n {
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(60),
+                "only {} of {n} subscriptions delivered an event within 60 s",
+                pool.ready()
+            );
+            drive_writes(
+                &self.shared,
+                &self.grpc,
+                &self.token,
+                &self.project_id,
+                step,
+                10.0,
+                Duration::from_millis(300),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        // Let the barrier's last events reach everyone before the next step's writes.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Ok(secs)
     }
 }
 
@@ -800,6 +1030,319 @@ async fn probe(read_buffer: usize, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+// --- realtime-edge against graphql-edge (`--compare`) --------------------------------------------
+
+/// One measured step of one edge in one round.
+struct Measured {
+    round: usize,
+    edge: Edge,
+    row: Row,
+}
+
+/// VmRSS of an edge around opening its subscribers.
+struct EdgeMemory {
+    round: usize,
+    edge: Edge,
+    before_kib: u64,
+    after_kib: u64,
+    connections: usize,
+    connect_secs: f64,
+    /// From all connected to every subscription having delivered an event.
+    barrier_secs: f64,
+}
+
+struct Comparison {
+    measured: Vec<Measured>,
+    memory: Vec<EdgeMemory>,
+}
+
+/// Rounds of: for each edge in turn (realtime first in odd rounds, graphql first in even ones),
+/// N subscribers, the barrier, the latency step, the throughput steps, then all closed — so only
+/// one edge has subscribers at a time and both see the same stack, writes and machine.
+async fn compare(args: &Args, bench: &mut Bench, pool: &mut Pool, gql_url: String) -> anyhow::Result<Comparison> {
+    let rt_url = pool.target.url.clone();
+    let channel = pool.target.channel.clone();
+    let n = args.small;
+    let mut out = Comparison { measured: Vec::new(), memory: Vec::new() };
+    for round in 0..args.rounds {
+        let order = if round % 2 == 0 { [Edge::Realtime, Edge::Graphql] } else { [Edge::Graphql, Edge::Realtime] };
+        for edge in order {
+            let pid = bench.procs.pid(edge.name()).with_context(|| format!("BENCH_PIDS has no {}", edge.name()))?;
+            let url = if edge == Edge::Realtime { rt_url.clone() } else { gql_url.clone() };
+            pool.target = Arc::new(Target { edge, url, token: bench.token.clone(), channel: channel.clone() });
+            let before_kib = rss_kib(pid)?;
+            eprintln!("[realtime] round {}: {}, {n} subscribers", round + 1, edge.name());
+            let connect_secs = pool.grow(n).await;
+            let barrier_secs = bench.barrier(pool).await?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            out.memory.push(EdgeMemory {
+                round,
+                edge,
+                before_kib,
+                after_kib: rss_kib(pid)?,
+                connections: pool.subscribed(),
+                connect_secs,
+                barrier_secs,
+            });
+            let row = bench.step(pool, "latency", args.latency_rate, args.latency_secs).await?;
+            out.measured.push(Measured { round, edge, row });
+            for &rate in &args.rates_small {
+                let row = bench.step(pool, "throughput", rate, args.step_secs).await?;
+                out.measured.push(Measured { round, edge, row });
+            }
+            pool.shrink(0).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+    Ok(out)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| !x.is_nan());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 { v[mid] } else { f64::midpoint(v[mid - 1], v[mid]) }
+}
+
+/// `12345.6` → `12,346`.
+fn thousands(x: f64) -> String {
+    if !x.is_finite() {
+        return "—".into();
+    }
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 { format!("-{out}") } else { out }
+}
+
+fn compare_report(
+    args: &Args,
+    bench: &Bench,
+    c: &Comparison,
+    load_before: &str,
+    started: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<String> {
+    let shared = &bench.shared;
+    let names: Vec<&str> = bench.procs.list.iter().map(|(n, _, _)| n.as_str()).collect();
+    let cpu_of = |row: &Row, name: &str| names.iter().position(|n| *n == name).map_or(f64::NAN, |i| row.cpu[i]);
+    let mut r = String::new();
+    writeln!(r, "# Subscription fan-out: realtime-edge against graphql-edge, same run\n")?;
+    writeln!(r, "- date: {} UTC", started.format("%Y-%m-%d %H:%M"))?;
+    let dirty = git(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty());
+    let commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    writeln!(r, "- commit: {commit}{}", if dirty { " (with uncommitted changes)" } else { "" })?;
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    writeln!(r, "- machine: {cpus} CPUs, {}", cpu_model())?;
+    if let Ok(note) = std::env::var("BENCH_EDGE_NOTE")
+        && !note.is_empty()
+    {
+        writeln!(r, "- **{note}**")?;
+    }
+    writeln!(r, "- load average (1/5/15 min): before {load_before}, after {}", loadavg())?;
+    writeln!(
+        r,
+        "- release builds; core-svc, realtime-edge, graphql-edge and this load client are separate processes (default configuration); PostgreSQL and Redis on the same machine"
+    )?;
+    writeln!(
+        r,
+        "- {} subscribers of one fresh project's events per edge, each its own WebSocket with the admin's access token: realtime-edge `/ws` (`subscribe` to `project:<id>`, `event` frames); graphql-edge `/graphql` over `graphql-transport-ws` (`connection_init` with `{{\"authorization\": \"Bearer …\"}}`, then `subscribe` with `{}` for `[\"project:<id>\"]`, `next` frames) — the same events with the same fields",
+        args.small,
+        GQL_SUBSCRIPTION.split_whitespace().collect::<Vec<_>>().join(" ")
+    )?;
+    writeln!(
+        r,
+        "- {} rounds; in each, one edge then the other (realtime-edge first in rounds 1, 3, …, graphql-edge first in 2, 4, …), only one edge with subscribers at a time: connect, write until every subscription has delivered an event (graphql-transport-ws acknowledges no subscription), then the latency step ({} writes/s, {} s) and the throughput steps ({} writes/s, {} s each), then close all",
+        args.rounds,
+        args.latency_rate,
+        args.latency_secs,
+        args.rates_small.iter().map(f64::to_string).collect::<Vec<_>>().join(", "),
+        args.step_secs
+    )?;
+    writeln!(
+        r,
+        "- writes: gRPC `SetConfig` as the admin over one HTTP/2 connection, open loop at the given rate (≤ {MAX_WRITES_IN_FLIGHT} in flight), {KEYS} keys in rotation; each tagged `x-request-id: rtb-<n>`, which its event carries (`request_id` / `requestId`)"
+    )?;
+    writeln!(
+        r,
+        "- latency: from the `SetConfig` response (acknowledgment) to the receipt of the event frame, per receipt; baseline: one gRPC `EventService.Subscribe` stream straight from core-svc, same writes, same clock"
+    )?;
+    writeln!(
+        r,
+        "- correctness, per step: every connection's events counted by the step of their write (exactly once = as many as acknowledged writes), and every connection's seqs checked to increase strictly (a repeat or a step back is counted)"
+    )?;
+    writeln!(r)?;
+
+    // Summary: medians over rounds, per step.
+    writeln!(r, "## Summary: medians over the rounds\n")?;
+    writeln!(
+        r,
+        "| step | writes/s | realtime deliveries/s | graphql deliveries/s | graphql ÷ realtime (per round) | realtime p50 / p99 ms | graphql p50 / p99 ms | CPU realtime-edge | CPU graphql-edge | edge CPU µs per delivery, realtime / graphql |"
+    )?;
+    writeln!(r, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    let mut steps: Vec<(String, f64)> = Vec::new();
+    for m in &c.measured {
+        if !steps.iter().any(|(w, rate)| *w == m.row.what && *rate == m.row.rate) {
+            steps.push((m.row.what.clone(), m.row.rate));
+        }
+    }
+    for (what, rate) in &steps {
+        let of = |edge: Edge| -> Vec<&Measured> {
+            c.measured.iter().filter(|m| m.edge == edge && m.row.what == *what && m.row.rate == *rate).collect()
+        };
+        let (rt, gql) = (of(Edge::Realtime), of(Edge::Graphql));
+        let med = |ms: &[&Measured], f: &dyn Fn(&Row) -> f64| median(ms.iter().map(|m| f(&m.row)).collect());
+        let per_round: Vec<f64> = (0..args.rounds)
+            .filter_map(|round| {
+                let a = rt.iter().find(|m| m.round == round)?;
+                let b = gql.iter().find(|m| m.round == round)?;
+                Some(b.row.deliveries_per_sec / a.row.deliveries_per_sec)
+            })
+            .collect();
+        writeln!(
+            r,
+            "| {what} | {rate} | {} | {} | **{:.2}** ({}) | {:.1} / {:.1} | {:.1} / {:.1} | {:.0} % | {:.0} % | {:.1} / {:.1} |",
+            thousands(med(&rt, &|row| row.deliveries_per_sec)),
+            thousands(med(&gql, &|row| row.deliveries_per_sec)),
+            median(per_round.clone()),
+            per_round.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", "),
+            med(&rt, &|row| row.ws_p50),
+            med(&rt, &|row| row.ws_p99),
+            med(&gql, &|row| row.ws_p50),
+            med(&gql, &|row| row.ws_p99),
+            med(&rt, &|row| cpu_of(row, "realtime-edge")),
+            med(&gql, &|row| cpu_of(row, "graphql-edge")),
+            med(&rt, &|row| cpu_of(row, "realtime-edge") * 1e4 / row.deliveries_per_sec),
+            med(&gql, &|row| cpu_of(row, "graphql-edge") * 1e4 / row.deliveries_per_sec),
+        )?;
+    }
+    let all_exact = c
+        .measured
+        .iter()
+        .all(|m| m.row.exactly_once.0 == m.row.subscribers && m.row.duplicates == 0 && m.row.out_of_order == 0);
+    writeln!(
+        r,
+        "\ngraphql ÷ realtime: the ratio of deliveries/s within each round (in brackets, rounds 1, 2, …) and, bold, their median. Every subscriber received every event exactly once, in seq order, at every step: **{}**. CPU µs per delivery: the edge's CPU time over the window ÷ its deliveries (what a delivery costs, whatever share of the machine the edge got).\n",
+        if all_exact { "yes" } else { "no (see the table below)" }
+    )?;
+
+    writeln!(r, "## Every step\n")?;
+    writeln!(
+        r,
+        "deliveries/s: event frames received by all connections per second, over the write window after its first second; complete: received ÷ (acknowledged writes × subscribers) once drained; drain: from the last write to the last receipt; exactly once: connections that received every acknowledged write's event once (of all); dup / back: repeated / decreasing seqs; latency in ms, ack → receipt (early: receipts before the acknowledgment, counted as 0); CPU: % of one core over the write window.\n"
+    )?;
+    writeln!(
+        r,
+        "| round | edge | step | subscribers | writes/s (acked/s) | offered deliveries/s | deliveries/s | complete | drain s | p50 | p99 | max | early | gRPC p50 | gRPC p99 | exactly once | dup / back | 1013 / reconnects | CPU edge | CPU core-svc | CPU postgres | CPU client |"
+    )?;
+    writeln!(
+        r,
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )?;
+    for m in &c.measured {
+        let row = &m.row;
+        let secs = if row.what == "latency" { args.latency_secs } else { args.step_secs };
+        let acked_per_sec = row.writes.acked as f64 / secs;
+        writeln!(
+            r,
+            "| {} | {} | {} | {} | {} ({acked_per_sec:.0}) | {} | {} | {:.4} | {:.2} | {:.2} | {:.2} | {:.1} | {:.0} % | {:.2} | {:.2} | {} of {} | {} / {} | {} / {} | {:.0} % | {:.0} % | {:.0} % | {:.0} % |",
+            m.round + 1,
+            m.edge.name(),
+            row.what,
+            row.subscribers,
+            row.rate,
+            thousands(acked_per_sec * row.subscribers as f64),
+            thousands(row.deliveries_per_sec),
+            row.completeness,
+            row.drain_secs,
+            row.ws_p50,
+            row.ws_p99,
+            row.ws_max,
+            row.ws_early as f64 * 100.0 / row.ws_receipts.max(1) as f64,
+            row.grpc_p50,
+            row.grpc_p99,
+            row.exactly_once.0,
+            row.subscribers,
+            row.duplicates,
+            row.out_of_order,
+            row.closes_1013,
+            row.reconnects,
+            cpu_of(row, m.edge.name()),
+            cpu_of(row, "core-svc"),
+            cpu_of(row, "postgres"),
+            cpu_of(row, "load client"),
+        )?;
+    }
+    writeln!(r)?;
+    for m in &c.measured {
+        let (row, w) = (&m.row, &m.row.writes);
+        if w.failed > 0 || w.skipped > 0 || row.exactly_once.1 > 0 || row.exactly_once.2 > 0 {
+            writeln!(
+                r,
+                "- round {} {} {} at {} writes/s: {} sent, {} acked, {} failed{}, {} skipped; connections with fewer events than writes: {}, with more: {}",
+                m.round + 1,
+                m.edge.name(),
+                row.what,
+                row.rate,
+                w.sent,
+                w.acked,
+                w.failed,
+                w.first_error.as_deref().map(|e| format!(" (first: `{e}`)")).unwrap_or_default(),
+                w.skipped,
+                row.exactly_once.1,
+                row.exactly_once.2,
+            )?;
+        }
+    }
+
+    writeln!(r, "\n## Memory and connecting\n")?;
+    writeln!(
+        r,
+        "VmRSS of the edge before its subscribers connect and 2 s after every subscription delivered an event; per connection = growth ÷ connections. Only round 1 starts from a fresh process: later rounds reuse memory the allocator kept from the earlier one, so their growth is smaller.\n"
+    )?;
+    writeln!(
+        r,
+        "| round | edge | subscribers | VmRSS before | after | per connection | connect s | until all live s |"
+    )?;
+    writeln!(r, "|---:|---|---:|---:|---:|---:|---:|---:|")?;
+    for m in &c.memory {
+        writeln!(
+            r,
+            "| {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.1} KiB | {:.1} | {:.1} |",
+            m.round + 1,
+            m.edge.name(),
+            m.connections,
+            m.before_kib as f64 / 1024.0,
+            m.after_kib as f64 / 1024.0,
+            m.after_kib.saturating_sub(m.before_kib) as f64 / m.connections.max(1) as f64,
+            m.connect_secs,
+            m.barrier_secs,
+        )?;
+    }
+    writeln!(
+        r,
+        "\nConnect errors: {}; closes by the edges: {} with 1013 (slow consumer), {} other; reconnects: {}; events not matched to a write: {}; repeated seqs: {}; decreasing seqs: {}.",
+        shared.connect_errors.load(Ordering::Relaxed),
+        shared.closes_1013.load(Ordering::Relaxed),
+        shared.closes_other.load(Ordering::Relaxed),
+        shared.reconnects.load(Ordering::Relaxed),
+        shared.unmatched.load(Ordering::Relaxed),
+        shared.duplicates.load(Ordering::Relaxed),
+        shared.out_of_order.load(Ordering::Relaxed),
+    )?;
+    if let Some(err) = shared.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
+        writeln!(r, "First connection error: `{err}`.")?;
+    }
+    Ok(r)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut argv = std::env::args().skip(1);
@@ -810,12 +1353,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let args = parse_args()?;
     let ws_url = env("BENCH_WS_URL")?;
-    let grpc_url = env("CORE_GRPC_URL")?;
+    let gql_url = if args.compare { Some(env("BENCH_GQL_WS_URL")?) } else { None };
     let procs = Procs::from_env()?;
     let edge_pid = procs.pid("realtime-edge").context("BENCH_PIDS has no realtime-edge")?;
     let load_before = loadavg();
     let started = chrono::Utc::now();
 
+    let grpc_url = env("CORE_GRPC_URL")?;
     let grpc = Channel::from_shared(grpc_url.clone())?.connect().await.context("connecting to core-svc")?;
     let login = pb::auth_service_client::AuthServiceClient::new(grpc.clone())
         .login(pb::LoginRequest { email: env("BENCH_ADMIN_EMAIL")?, password: env("BENCH_ADMIN_PASSWORD")? })
@@ -841,11 +1385,22 @@ async fn main() -> anyhow::Result<()> {
     let grpc_sub = tokio::spawn(grpc_subscriber(shared.clone(), grpc.clone(), token.clone(), channel.clone()));
     let mut pool = Pool {
         shared: shared.clone(),
-        target: Arc::new(Target { url: ws_url, token: token.clone(), channel }),
+        target: Arc::new(Target { edge: Edge::Realtime, url: ws_url, token: token.clone(), channel }),
         gate: Arc::new(Semaphore::new(CONNECT_CONCURRENCY)),
         handles: Vec::new(),
     };
     let mut bench = Bench { shared: shared.clone(), grpc, token, project_id: project.id.clone(), procs, steps_used: 0 };
+    if let Some(gql_url) = gql_url {
+        let report = compare(&args, &mut bench, &mut pool, gql_url).await?;
+        grpc_sub.abort();
+        let r = compare_report(&args, &bench, &report, &load_before, started)?;
+        println!("{r}");
+        if let Some(out) = &args.out {
+            std::fs::write(out, &r).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("[realtime] report written to {}", out.display());
+        }
+        return Ok(());
+    }
     let mut rows = Vec::new();
 
     // 1. Fresh edge; one subscriber; its latency.
@@ -1054,4 +1609,30 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("[realtime] report written to {}", out.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_frames_of_both_edges_name_their_write_and_seq() {
+        let rt = r#"{"type":"event","channel":"project:p","seq":42,"event":{"id":"e","type":"config.set","request_id":"rtb-7","channels":["project:p"]}}"#;
+        assert_eq!(Edge::Realtime.frame(rt), Frame::Event { index: Some(7), seq: Some(42) });
+        assert_eq!(Edge::Realtime.frame(r#"{"type":"subscribed","id":"1"}"#), Frame::Other);
+        let gql = r#"{"id":"1","payload":{"data":{"events":{"seq":42,"id":"e","type":"config.set","requestId":"rtb-7"}}},"type":"next"}"#;
+        assert_eq!(Edge::Graphql.frame(gql), Frame::Event { index: Some(7), seq: Some(42) });
+        let failed = r#"{"type":"next","id":"1","payload":{"data":null,"errors":[{"message":"gone"}]}}"#;
+        assert_eq!(Edge::Graphql.frame(failed), Frame::End);
+        assert_eq!(Edge::Graphql.frame(r#"{"type":"complete","id":"1"}"#), Frame::End);
+        assert_eq!(Edge::Graphql.frame(r#"{"type":"pong"}"#), Frame::Other);
+    }
+
+    #[test]
+    fn medians_and_thousands() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, f64::NAN, 2.0, 3.0]), 2.5);
+        assert_eq!(thousands(1_234_567.4), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+    }
 }
