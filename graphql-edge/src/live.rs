@@ -56,6 +56,17 @@ pub fn events(
             if st.done {
                 return None;
             }
+            // What waits for this client counts the inbox too: the stream takes from it only when
+            // asked for the next event, so when events come faster than the socket's operation
+            // runs them (an edge short of CPU, not only a client that reads slowly) they pile up
+            // there — without bound, and without the 1013 that lets the client resume elsewhere.
+            if st.merge.backlog() + st.inbox.len() > st.live.max_backlog {
+                st.done = true;
+                st.live.metrics.slow_consumer_closes.increment(1);
+                st.live.too_slow.0.store(true, std::sync::atomic::Ordering::Relaxed);
+                st.live.too_slow.1.notify_waiters();
+                return Some((Err(too_slow()), st));
+            }
             if let Some((_, e)) = st.merge.next_event() {
                 st.live.metrics.events_delivered.increment(1);
                 return Some((Ok(e), st));
@@ -64,13 +75,6 @@ pub fn events(
             if let Some(Outcome::Ended { error, .. }) = st.merge.on_inbound(inbound) {
                 st.done = true;
                 return Some((Err(error), st));
-            }
-            if st.merge.backlog() > st.live.max_backlog {
-                st.done = true;
-                st.live.metrics.slow_consumer_closes.increment(1);
-                st.live.too_slow.0.store(true, std::sync::atomic::Ordering::Relaxed);
-                st.live.too_slow.1.notify_waiters();
-                return Some((Err(too_slow()), st));
             }
         }
     })

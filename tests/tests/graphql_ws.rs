@@ -356,6 +356,43 @@ async fn a_subscriber_that_stops_reading_is_closed_with_1013() {
     }
 }
 
+/// The backlog that closes a subscription counts what waits inside the edge too, not only the
+/// socket's queue: a subscription whose events come faster than its selection can be run (here
+/// each event costs eight calls to core-svc for its `history` aliases, and 200 writes arrive at
+/// once) is closed with 1013 although its client reads everything, instead of queuing in the
+/// edge without bound.
+#[tokio::test]
+async fn a_subscription_that_falls_behind_its_events_is_closed_with_1013() {
+    let core = spawn_core().await;
+    let admin = core.admin_token().await;
+    let (_u, token) = core.user(&admin, "gws-behind").await;
+    let project = core.project(&token, "gws-behind").await;
+    let edge = edge(&core, &[(WS_SEND_QUEUE_VAR, "4")]).await;
+    let mut c = Client::acked(&edge, &token).await;
+    let history =
+        (1..=8).map(|i| format!("h{i}: history(first: 100) {{ edges {{ node {{ version }} }} }}")).collect::<Vec<_>>();
+    let query = format!(
+        "subscription($p: ID!) {{ configChanged(projectId: $p) {{ seq config {{ key {} }} }} }}",
+        history.join(" ")
+    );
+    c.subscribe("1", &query, json!({"p": project.id})).await;
+    // Live once the first write arrives (the protocol does not acknowledge a subscription).
+    loop {
+        set_config(&core, &token, &project.id, "warm-up", json!(1)).await;
+        if let Ok(m) = tokio::time::timeout(Duration::from_millis(300), c.recv()).await {
+            assert_eq!(m["type"], "next", "{m}");
+            break;
+        }
+    }
+
+    let keys: Vec<String> = (0..200).map(|i| format!("burst.{}", i % 20)).collect();
+    let writes = keys.iter().enumerate().map(|(i, key)| set_config(&core, &token, &project.id, key, json!(i)));
+    let ((messages, code), _) = tokio::join!(c.until_close(), futures::future::join_all(writes));
+    assert_eq!(code, Some(1013), "after {} messages", messages.len());
+    assert!(messages.len() < 200, "closed before the burst was through: {}", messages.len());
+    assert!(metric(&edge, "graphql_slow_consumer_closes_total").await >= 1.0);
+}
+
 #[tokio::test]
 async fn shutdown_closes_sockets_with_1001() {
     let core = spawn_core().await;

@@ -52,5 +52,5 @@ export async function settle(): Promise<void> {
 
 /** Waits until the element labelled `label` shows `text` (it may be on screen already, with an older value). */
 export async function expectText(label: string, text: string, options?: { exact?: boolean; normalizeWhitespace?: boolean }): Promise<void> {
-  await waitFor(() => expect(screen.getByLabelText(label)).toHaveTextContent(text, options), { timeout: 3000 });
+  await waitFor(() => expect(screen.getByLabelText(label)).toHaveTextContent(text, options));
 }
