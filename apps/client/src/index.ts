@@ -23,3 +23,4 @@ export function sessionAuth(session: Session): RealtimeAuth {
     onTokenChange: (listener) => session.subscribe((tokens) => tokens && listener()),
   };
 }
+export * from './kept.ts';

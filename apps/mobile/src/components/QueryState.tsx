@@ -2,7 +2,7 @@
 // for a passing reason (offline, server restarting) keeps what is on screen: the person keeps
 // reading the last data they loaded.
 import { useRef } from 'react';
-import { toApiError, type ApiError } from '@platform-sm/client';
+import { keepData, toApiError, type ApiError, type Kept } from '@platform-sm/client';
 import { useOnline } from '../network';
 import { Banner } from './ui';
 
@@ -30,17 +30,14 @@ export function RefreshWarning({ error, retry }: { error: ApiError | null; retry
   );
 }
 
-/**
- * A query's data, kept when a refetch fails for a passing reason; an error saying the data is
- * gone for good (not found, signed out) drops it. `key` names the variables, so another
- * project's data is never shown as this one's.
- */
-export function useKeptData<D>(result: { data?: D; error?: unknown; fetching?: boolean }, key: string): { data: D | undefined; refreshError: ApiError | null } {
-  const kept = useRef<{ key: string; data: D } | null>(null);
-  // Only a settled answer is this key's: while new variables load, urql still hands out the
-  // previous variables' data, which must not be kept under the new key.
-  if (result.data !== undefined && !result.fetching) kept.current = { key, data: result.data };
-  const err = result.error ? toApiError(result.error) : null;
-  const data = result.data ?? (err?.isPassing && kept.current?.key === key ? kept.current.data : undefined);
-  return { data, refreshError: err && data !== undefined ? err : null };
+/** A query's data, kept on screen through a passing failure of its refetch (`keepData`'s rule). */
+export function useKeptData<D>(
+  result: { data?: D; error?: unknown; fetching?: boolean },
+  key: string,
+): { data: D | undefined; refreshError: ApiError | null } {
+  const kept = useRef<Kept<D> | null>(null);
+  const next = keepData(kept.current, result, key);
+  kept.current = next.kept;
+  return { data: next.data, refreshError: next.refreshError };
 }
+

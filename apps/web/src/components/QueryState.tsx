@@ -1,7 +1,7 @@
 // Loading and error states, the same everywhere: a labelled spinner, and a message with a retry.
 import { Alert, Box, Button, CircularProgress } from '@mui/material';
 import { useRef } from 'react';
-import { toApiError, type ApiError } from '@platform-sm/client';
+import { keepData, toApiError, type ApiError, type Kept } from '@platform-sm/client';
 
 export function Loading({ label }: { label: string }) {
   return (
@@ -29,18 +29,15 @@ export function ErrorMessage({ error, retry }: { error: unknown; retry?: () => v
   );
 }
 
-/**
- * A query's data, kept on screen when a refetch fails for a passing reason (network, server
- * restarting): a live refetch during a hiccup must not blank the page. An error that says the data
- * is gone for good (not found, signed out) drops it. `key` names the variables, so another
- * project's data is never shown as this one's.
- */
-export function useKeptData<D>(result: { data?: D; error?: unknown }, key: string): { data: D | undefined; refreshError: ApiError | null } {
-  const kept = useRef<{ key: string; data: D } | null>(null);
-  if (result.data !== undefined) kept.current = { key, data: result.data };
-  const err = result.error ? toApiError(result.error) : null;
-  const data = result.data ?? (err?.isPassing && kept.current?.key === key ? kept.current.data : undefined);
-  return { data, refreshError: err && data !== undefined ? err : null };
+/** A query's data, kept on screen through a passing failure of its refetch (`keepData`'s rule). */
+export function useKeptData<D>(
+  result: { data?: D; error?: unknown; fetching?: boolean },
+  key: string,
+): { data: D | undefined; refreshError: ApiError | null } {
+  const kept = useRef<Kept<D> | null>(null);
+  const next = keepData(kept.current, result, key);
+  kept.current = next.kept;
+  return { data: next.data, refreshError: next.refreshError };
 }
 
 /** Said above data that could not be refreshed. */
