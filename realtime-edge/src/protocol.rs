@@ -1,5 +1,5 @@
-//! The `GET /ws` wire protocol (SPEC §4, `PROTOCOL.md`): parsing client frames, writing server
-//! frames, error codes and close codes. Nothing here does IO.
+//! The `GET /ws` wire protocol (`PROTOCOL.md`, docs/PRODUCT.md §9 "WebSocket"): parsing client
+//! frames, writing server frames, error codes and close codes. Nothing here does IO.
 //!
 //! [`ErrorCode::from_core`] is the one mapping of a core-svc status to a WebSocket error code.
 
@@ -10,7 +10,7 @@ use prost_types::value::Kind;
 use serde_json::{Map, Number, Value, json};
 use tonic::Code;
 
-/// Largest client text frame accepted (SPEC §5); larger ones close the socket with 1009.
+/// Largest client text frame accepted (docs/PRODUCT.md §10); larger ones close the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Close codes the server sends (RFC 6455 §7.4.1 and the IANA registry).

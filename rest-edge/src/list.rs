@@ -8,8 +8,9 @@
 //!   `_gte _gt _lte _lt _ne` (e.g. `seq_gte=10`).
 //!
 //! The result is `page_size`, `skip`, an AIP-160 `filter` and an `order_by`. Field names are
-//! translated from the REST names (SPEC §3) to the proto's and checked against the resource's
-//! documented fields, so an unknown key is a 400 here rather than something silently ignored.
+//! translated from the REST names (docs/PRODUCT.md §9 "REST") to the proto's and checked against
+//! the resource's documented fields, so an unknown key is a 400 here rather than something
+//! silently ignored.
 //! Every value travels as a quoted string with `"` and `\` escaped: client text can never change
 //! the filter's structure.
 

@@ -25,7 +25,7 @@ use tonic::Code;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
-/// Largest request body accepted (SPEC §5).
+/// Largest request body accepted (docs/PRODUCT.md §10).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// One invalid input field.
@@ -219,7 +219,7 @@ impl ApiError {
     }
 }
 
-/// gRPC field paths use proto names; REST records use SPEC names.
+/// gRPC field paths use proto names; REST records use their own (docs/PRODUCT.md §9 "REST").
 fn rest_field_name(field: &str) -> String {
     // Violations name the field in the gRPC request, which nests the resource in updates and some
     // creates (`UpdateProjectRequest.project.name`, `CreateWebhookRequest.webhook.secret`); a REST

@@ -1,6 +1,6 @@
-//! The authorization matrix (SPEC §3 permission table, §5 "tested as a matrix"): every RPC of
-//! every `platform.v1` service × every caller in {anonymous, non_member, viewer, editor, owner,
-//! admin}, generated from ONE table ([`table`]).
+//! The authorization matrix (docs/PRODUCT.md §4 "Permissions": the table, "tested as a
+//! matrix"): every RPC of every `platform.v1` service × every caller in {anonymous, non_member,
+//! viewer, editor, owner, admin}, generated from ONE table ([`table`]).
 //!
 //! - [`every_rpc_has_a_row`] derives the RPC list from `proto::FILE_DESCRIPTOR_SET` and compares
 //!   it with the table both ways, so an RPC added to the contract without a row fails.

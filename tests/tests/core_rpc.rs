@@ -1,8 +1,8 @@
 //! Behaviour of the platform.v1 RPCs of core-svc (users, projects, members, configs, settings,
 //! events): success with the returned fields, validation (BadRequest field violations), not
-//! found, conflicts, credentials, and the domain rules of SPEC §3. Every mutation is checked to
-//! write exactly one event row (and every failed write none). Who may do what by role is
-//! authz_matrix.rs's job, not this file's.
+//! found, conflicts, credentials, and the domain rules of docs/PRODUCT.md §2–§7. Every mutation
+//! is checked to write exactly one event row (and every failed write none). Who may do what by
+//! role is authz_matrix.rs's job, not this file's.
 
 use std::collections::HashSet;
 

@@ -1,5 +1,6 @@
 //! realtime-edge end to end: the real core-svc (PostgreSQL, Redis) and the WebSocket edge on
-//! loopback, driven by a real WebSocket client (tokio-tungstenite). SPEC §4 "WebSocket".
+//! loopback, driven by a real WebSocket client (tokio-tungstenite). The rules: docs/PRODUCT.md §9
+//! "WebSocket" and realtime-edge/PROTOCOL.md.
 
 use std::{
     collections::{BTreeMap, BTreeSet},

@@ -1,4 +1,4 @@
-//! Who may do what to a project (SPEC §3 permission table).
+//! Who may do what to a project (docs/PRODUCT.md §4 "Permissions").
 //!
 //! Non-members get NOT_FOUND for a project and everything under it, never PERMISSION_DENIED,
 //! so that existence does not leak. Members who lack the role get PERMISSION_DENIED.

@@ -189,7 +189,7 @@ impl Core {
     }
 }
 
-/// A parsed channel name (SPEC §3 "Channels").
+/// A parsed channel name (docs/PRODUCT.md §6 "Channels").
 enum Channel {
     Project(Uuid),
     User(Uuid),
