@@ -76,7 +76,7 @@ pub fn bad_input(field: &str, description: impl Into<String>) -> async_graphql::
     let description = description.into();
     let mut ext = ErrorExtensionValues::default();
     ext.set("code", BAD_USER_INPUT);
-    ext.set("reason", "INVALID_ARGUMENT");
+    ext.set("reason", proto::reason::Reason::InvalidArgument.as_str());
     ext.set(
         "fieldViolations",
         violations(&[FieldViolation { field: field.to_string(), description: description.clone() }]),

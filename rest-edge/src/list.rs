@@ -256,18 +256,7 @@ fn build(p: Parsed) -> Result<ListPlan, ParseError> {
 }
 
 /// An AIP-160 string literal.
-pub fn quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
+pub use proto::filter::literal as quote;
 
 fn split_op(key: &str) -> (&str, &'static str) {
     for (suffix, op) in [("_gte", ">="), ("_lte", "<="), ("_gt", ">"), ("_lt", "<"), ("_ne", "!=")] {

@@ -25,6 +25,7 @@ use std::{
 
 use futures::future::BoxFuture;
 use prost::Message as _;
+use proto::Services as _;
 use tests::{ADMIN_PASSWORD, TestCore, USER_PASSWORD, api as pb, authed, spawn_core, value};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::StatusExt;

@@ -10,6 +10,7 @@ use std::{
 
 use edge_kit::config::{CORE_GRPC_URL_VAR, Env};
 use futures::{SinkExt, StreamExt};
+use proto::Services as _;
 use proto::v1 as pb;
 use realtime_edge::{
     config::{AUTH_TIMEOUT_VAR, Config, LISTEN_ADDR_VAR, MAX_SUBSCRIPTIONS_VAR, PING_INTERVAL_VAR, SEND_QUEUE_VAR},
