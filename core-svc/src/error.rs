@@ -7,11 +7,12 @@
 
 use std::time::Duration;
 
+pub use proto::reason::Reason;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// The `ErrorInfo.domain` of every error core-svc returns.
-pub const ERROR_DOMAIN: &str = "platform.v1";
+pub const ERROR_DOMAIN: &str = proto::reason::DOMAIN;
 
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,13 +40,13 @@ pub enum Error {
     VersionMismatch { resource: &'static str, expected: i64, current: i64 },
     /// A unique property is taken.
     #[error("{message}")]
-    AlreadyExists { reason: &'static str, message: String },
+    AlreadyExists { reason: Reason, message: String },
     /// The request is valid but the resource's state forbids it (e.g. archived project).
     #[error("{message}")]
-    FailedPrecondition { reason: &'static str, message: String },
+    FailedPrecondition { reason: Reason, message: String },
     /// No credentials, or credentials that are not (or no longer) valid.
     #[error("{message}")]
-    Unauthenticated { reason: &'static str, message: String },
+    Unauthenticated { reason: Reason, message: String },
     /// The caller can see the resource but may not do this to it.
     #[error("{message}")]
     PermissionDenied { message: String },
@@ -87,7 +88,7 @@ impl Error {
         Self::NotFound { resource }
     }
 
-    pub fn unauthenticated(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn unauthenticated(reason: Reason, message: impl Into<String>) -> Self {
         Self::Unauthenticated { reason, message: message.into() }
     }
 
@@ -95,28 +96,28 @@ impl Error {
         Self::PermissionDenied { message: message.into() }
     }
 
-    pub fn failed_precondition(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn failed_precondition(reason: Reason, message: impl Into<String>) -> Self {
         Self::FailedPrecondition { reason, message: message.into() }
     }
 
-    pub fn already_exists(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn already_exists(reason: Reason, message: impl Into<String>) -> Self {
         Self::AlreadyExists { reason, message: message.into() }
     }
 
-    /// The UPPER_SNAKE `ErrorInfo.reason`.
-    pub fn reason(&self) -> &'static str {
+    /// The `ErrorInfo.reason`.
+    pub fn reason(&self) -> Reason {
         match self {
-            Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
-            Error::NotFound { .. } => "NOT_FOUND",
-            Error::VersionMismatch { .. } => "VERSION_MISMATCH",
+            Error::InvalidArgument { .. } => Reason::InvalidArgument,
+            Error::NotFound { .. } => Reason::NotFound,
+            Error::VersionMismatch { .. } => Reason::VersionMismatch,
             Error::AlreadyExists { reason, .. }
             | Error::FailedPrecondition { reason, .. }
-            | Error::Unauthenticated { reason, .. } => reason,
-            Error::PermissionDenied { .. } => "PERMISSION_DENIED",
-            Error::EventsExpired { .. } => "EVENTS_EXPIRED",
-            Error::RateLimited { .. } => "RATE_LIMITED",
-            Error::Unavailable(_) => "UNAVAILABLE",
-            Error::Internal(_) => "INTERNAL",
+            | Error::Unauthenticated { reason, .. } => *reason,
+            Error::PermissionDenied { .. } => Reason::PermissionDenied,
+            Error::EventsExpired { .. } => Reason::EventsExpired,
+            Error::RateLimited { .. } => Reason::RateLimited,
+            Error::Unavailable(_) => Reason::Unavailable,
+            Error::Internal(_) => Reason::Internal,
         }
     }
 
@@ -184,7 +185,7 @@ impl From<Error> for Status {
             }
             _ => {}
         }
-        details.set_error_info(e.reason(), ERROR_DOMAIN, metadata);
+        details.set_error_info(e.reason().as_str(), ERROR_DOMAIN, metadata);
         match &e {
             Error::InvalidArgument { violations, .. } if !violations.is_empty() => {
                 for v in violations {

@@ -5,6 +5,7 @@
 //! apart without a database read: `psm_` API token, `psr_` refresh token; anything else is
 //! treated as a JWT.
 
+use crate::error::Reason;
 use anyhow::Context as _;
 use argon2::{
     Argon2,
@@ -134,9 +135,9 @@ impl TokenKeys {
         jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).map(|d| d.claims).map_err(|e| {
             match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    Error::unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it")
+                    Error::unauthenticated(Reason::TokenExpired, "access token expired; refresh it")
                 }
-                _ => Error::unauthenticated("INVALID_TOKEN", "invalid access token"),
+                _ => Error::unauthenticated(Reason::InvalidToken, "invalid access token"),
             }
         })
     }
@@ -170,7 +171,7 @@ mod tests {
         assert!(other.verify(token.expose_secret()).is_err());
         let (old, _) = keys.issue(uid, UserRole::User, sid, Utc::now() - Duration::hours(1)).unwrap();
         match keys.verify(old.expose_secret()) {
-            Err(Error::Unauthenticated { reason, .. }) => assert_eq!(reason, "TOKEN_EXPIRED"),
+            Err(Error::Unauthenticated { reason, .. }) => assert_eq!(reason, Reason::TokenExpired),
             other => panic!("{other:?}"),
         }
     }

@@ -4,6 +4,7 @@
 //! Every edge builds its calls with [`CallContext::request`] and turns failures into its own
 //! protocol from one [`CoreError`], so the three edges agree on what each core error means.
 
+use proto::reason::Reason;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -25,7 +26,7 @@ pub fn check_credential(token: &str) -> Result<(), CoreError> {
     }
     Err(CoreError {
         code: Code::Unauthenticated,
-        reason: "INVALID_TOKEN".into(),
+        reason: Reason::InvalidToken.to_string(),
         message: format!("the credential is {} bytes long; tokens are at most {MAX_CREDENTIAL_BYTES}", token.len()),
         violations: Vec::new(),
         retry_after: None,
@@ -107,7 +108,7 @@ impl CoreError {
     pub fn bug(message: impl Into<String>) -> Self {
         Self {
             code: Code::Internal,
-            reason: "INTERNAL".into(),
+            reason: Reason::Internal.to_string(),
             message: message.into(),
             violations: Vec::new(),
             retry_after: None,
@@ -159,8 +160,8 @@ impl From<Status> for CoreError {
             if let Some(code) = code {
                 tracing::warn!(code = ?status.code(), message = %status.message(), "no answer from core-svc");
                 let (reason, message) = match code {
-                    Code::DeadlineExceeded => ("DEADLINE_EXCEEDED", DEADLINE_MESSAGE),
-                    _ => ("UNAVAILABLE", UNAVAILABLE_MESSAGE),
+                    Code::DeadlineExceeded => (Reason::DeadlineExceeded, DEADLINE_MESSAGE),
+                    _ => (Reason::Unavailable, UNAVAILABLE_MESSAGE),
                 };
                 let (reason, message) = (reason.to_string(), message.to_string());
                 return Self {

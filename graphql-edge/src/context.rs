@@ -3,13 +3,6 @@
 
 use async_graphql::Context;
 use edge_kit::CallContext;
-use proto::v1::{
-    auth_service_client::AuthServiceClient, config_service_client::ConfigServiceClient,
-    event_service_client::EventServiceClient, member_service_client::MemberServiceClient,
-    project_service_client::ProjectServiceClient, setting_service_client::SettingServiceClient,
-    task_service_client::TaskServiceClient, user_service_client::UserServiceClient,
-    webhook_service_client::WebhookServiceClient,
-};
 use tonic::transport::Channel;
 
 /// Per-request handle to core-svc. Cheap to clone (the channel is shared).
@@ -28,33 +21,12 @@ impl Core {
     pub fn req<T>(&self, message: T) -> tonic::Request<T> {
         self.call.request(message)
     }
+}
 
-    pub fn auth(&self) -> AuthServiceClient<Channel> {
-        AuthServiceClient::new(self.channel.clone())
-    }
-    pub fn users(&self) -> UserServiceClient<Channel> {
-        UserServiceClient::new(self.channel.clone())
-    }
-    pub fn projects(&self) -> ProjectServiceClient<Channel> {
-        ProjectServiceClient::new(self.channel.clone())
-    }
-    pub fn members(&self) -> MemberServiceClient<Channel> {
-        MemberServiceClient::new(self.channel.clone())
-    }
-    pub fn configs(&self) -> ConfigServiceClient<Channel> {
-        ConfigServiceClient::new(self.channel.clone())
-    }
-    pub fn settings(&self) -> SettingServiceClient<Channel> {
-        SettingServiceClient::new(self.channel.clone())
-    }
-    pub fn events(&self) -> EventServiceClient<Channel> {
-        EventServiceClient::new(self.channel.clone())
-    }
-    pub fn tasks(&self) -> TaskServiceClient<Channel> {
-        TaskServiceClient::new(self.channel.clone())
-    }
-    pub fn webhooks(&self) -> WebhookServiceClient<Channel> {
-        WebhookServiceClient::new(self.channel.clone())
+/// A client of each platform.v1 service (`core.users()`, …).
+impl proto::Services for Core {
+    fn channel(&self) -> Channel {
+        self.channel.clone()
     }
 }
 

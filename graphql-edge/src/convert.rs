@@ -2,8 +2,8 @@
 //! AIP filter literals, and the pagination arguments (`first`, `after`) ↔ `page_size`/`skip`.
 
 use chrono::{DateTime, Utc};
-use prost_types::{ListValue, Struct, Timestamp, Value as PbValue, value::Kind};
-use serde_json::{Map, Number, Value as Json};
+use prost_types::{Struct, Timestamp, Value as PbValue};
+use serde_json::Value as Json;
 
 use crate::error::bad_input;
 
@@ -14,52 +14,21 @@ pub const DEFAULT_FIRST: i32 = 20;
 pub const MAX_FIRST: i32 = 100;
 
 pub fn time(ts: Option<Timestamp>) -> Option<DateTime<Utc>> {
-    let ts = ts?;
-    DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0))
+    proto::time::datetime(&ts?)
 }
 
-pub fn timestamp(t: DateTime<Utc>) -> Timestamp {
-    Timestamp { seconds: t.timestamp(), nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0) }
-}
+pub use proto::time::timestamp;
 
+/// protobuf `Value` → JSON (whole numbers: `proto::json`); unset is `null`.
 pub fn to_json(v: Option<PbValue>) -> Json {
-    match v.and_then(|v| v.kind) {
-        None | Some(Kind::NullValue(_)) => Json::Null,
-        Some(Kind::BoolValue(b)) => Json::Bool(b),
-        Some(Kind::NumberValue(n)) => number(n),
-        Some(Kind::StringValue(s)) => Json::String(s),
-        Some(Kind::ListValue(l)) => Json::Array(l.values.into_iter().map(|v| to_json(Some(v))).collect()),
-        Some(Kind::StructValue(s)) => struct_to_json(s),
-    }
-}
-
-/// Integral numbers stay integers (`3`, not `3.0`), as clients wrote them.
-fn number(n: f64) -> Json {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    if n.fract() == 0.0 && n.abs() < EXACT {
-        #[allow(clippy::cast_possible_truncation)]
-        return Json::Number(Number::from(n as i64));
-    }
-    Number::from_f64(n).map_or(Json::Null, Json::Number)
+    v.as_ref().map_or(Json::Null, proto::json::from_value)
 }
 
 pub fn struct_to_json(s: Struct) -> Json {
-    Json::Object(s.fields.into_iter().map(|(k, v)| (k, to_json(Some(v)))).collect::<Map<_, _>>())
+    proto::json::from_struct(&s)
 }
 
-pub fn from_json(j: Json) -> PbValue {
-    let kind = match j {
-        Json::Null => Kind::NullValue(0),
-        Json::Bool(b) => Kind::BoolValue(b),
-        Json::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
-        Json::String(s) => Kind::StringValue(s),
-        Json::Array(a) => Kind::ListValue(ListValue { values: a.into_iter().map(from_json).collect() }),
-        Json::Object(o) => {
-            Kind::StructValue(Struct { fields: o.into_iter().map(|(k, v)| (k, from_json(v))).collect() })
-        }
-    };
-    PbValue { kind: Some(kind) }
-}
+pub use proto::json::to_value as from_json;
 
 /// The config entries a `config.*` event carries (its payload is the entry after the change;
 /// `config.imported`'s carries every imported entry), as platform.v1 configs. Any other event:
@@ -103,18 +72,7 @@ fn config_from_payload(p: &Json) -> Option<proto::v1::Config> {
 
 /// A string literal of core's filter language: quoted, with `\` and `"` escaped, so client text
 /// never changes the filter's structure.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
+pub use proto::filter::literal as quote;
 
 /// Builds `a AND b AND …` from restrictions.
 #[derive(Debug, Default)]

@@ -1,6 +1,6 @@
 //! The one mapping from core-svc's errors (and the edge's own input checks) to GraphQL errors.
 //!
-//! Every error in a response carries `extensions.code` (SPEC §4: `BAD_USER_INPUT`,
+//! Every error in a response carries `extensions.code` (docs/PRODUCT.md §9 "GraphQL": `BAD_USER_INPUT`,
 //! `UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`, `RATE_LIMITED`, `UNAVAILABLE`,
 //! `INTERNAL`; and `OUT_OF_RANGE` for a resume point older than the retained log, with
 //! `extensions.oldestSeq`) and `extensions.requestId`; errors from core-svc also carry
@@ -76,7 +76,7 @@ pub fn bad_input(field: &str, description: impl Into<String>) -> async_graphql::
     let description = description.into();
     let mut ext = ErrorExtensionValues::default();
     ext.set("code", BAD_USER_INPUT);
-    ext.set("reason", "INVALID_ARGUMENT");
+    ext.set("reason", proto::reason::Reason::InvalidArgument.as_str());
     ext.set(
         "fieldViolations",
         violations(&[FieldViolation { field: field.to_string(), description: description.clone() }]),

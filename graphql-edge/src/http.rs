@@ -43,7 +43,7 @@ use crate::{
     ws::{self, Handshake, Protocol, WsShared},
 };
 
-/// SPEC §5: request bodies above 1 MiB are refused.
+/// docs/PRODUCT.md §10: request bodies above 1 MiB are refused.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Operations per batched request: each is limited on its own, so the batch is too.
 pub const MAX_BATCH: usize = 20;

@@ -96,7 +96,7 @@ impl Drop for State {
 fn too_slow() -> CoreError {
     CoreError {
         code: tonic::Code::Unavailable,
-        reason: "TOO_SLOW".into(),
+        reason: proto::reason::Reason::TooSlow.to_string(),
         message: "the client reads too slowly: reconnect and resume with `after`".into(),
         violations: Vec::new(),
         retry_after: None,

@@ -2,6 +2,7 @@
 //! resolvers ask for in one tick and fetch them with one gRPC call per batch, so a list of N
 //! projects with owners and members costs a constant number of calls, not O(N).
 
+use proto::Services as _;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, Loader};

@@ -7,9 +7,23 @@
 //! - [`codec`]: the protobuf codec of every service (malformed requests are INVALID_ARGUMENT).
 //! - `redact`: the `Debug` of messages that carry secrets, which never prints them.
 //! - [`JSON_MAX_DEPTH`]: how deeply a JSON value (config, setting) may nest.
+//!
+//! And the translations every side shares, written once:
+//! - [`json`]: JSON ↔ `google.protobuf.Value` (and the rule for whole numbers).
+//! - [`time`]: `google.protobuf.Timestamp` ↔ `chrono` and RFC 3339 text.
+//! - [`filter`]: quoting client text into the list-filter language.
+//! - [`reason`]: the `ErrorInfo.reason` values.
+//! - [`Services`]: a client of each service over one channel.
 
+mod clients;
 pub mod codec;
+pub mod filter;
+pub mod json;
+pub mod reason;
 mod redact;
+pub mod time;
+
+pub use clients::Services;
 
 /// Generated code of package `platform.v1`.
 pub mod v1 {

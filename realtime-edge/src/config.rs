@@ -13,11 +13,11 @@ pub const LISTEN_ADDR_VAR: &str = "REALTIME_LISTEN_ADDR";
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8082";
 /// Seconds a connection without credentials has to send its `auth` frame.
 pub const AUTH_TIMEOUT_VAR: &str = "REALTIME_AUTH_TIMEOUT_SECS";
-/// SPEC §4: a first `auth` frame within 10 s.
+/// docs/PRODUCT.md §9 "WebSocket": a first `auth` frame within 10 s.
 pub const DEFAULT_AUTH_TIMEOUT_SECS: &str = "10";
 /// Seconds between server pings; a peer that has not answered by the next one is dropped.
 pub const PING_INTERVAL_VAR: &str = "REALTIME_PING_INTERVAL_SECS";
-/// SPEC §4: the server pings every 25 s.
+/// docs/PRODUCT.md §9 "WebSocket": the server pings every 25 s.
 pub const DEFAULT_PING_INTERVAL_SECS: &str = "25";
 /// Frames waiting to be written to one client; overflowing it closes the socket with 1013.
 pub const SEND_QUEUE_VAR: &str = "REALTIME_SEND_QUEUE";

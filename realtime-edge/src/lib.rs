@@ -1,7 +1,7 @@
 //! realtime-edge: the WebSocket edge that pushes events to subscribed clients, bridging
 //! core-svc's event stream; a stateless translator.
 //!
-//! It serves `GET /ws` (the protocol: `PROTOCOL.md`, SPEC §4) next to what every edge serves
+//! It serves `GET /ws` (the protocol: `PROTOCOL.md`, docs/PRODUCT.md §9 "WebSocket") next to what every edge serves
 //! (`/healthz`, `/readyz`, `/metrics`, from `edge-kit`).
 //!
 //! Module map:

@@ -1,16 +1,16 @@
-//! The `GET /ws` wire protocol (SPEC §4, `PROTOCOL.md`): parsing client frames, writing server
-//! frames, error codes and close codes. Nothing here does IO.
+//! The `GET /ws` wire protocol (`PROTOCOL.md`, docs/PRODUCT.md §9 "WebSocket"): parsing client
+//! frames, writing server frames, error codes and close codes. Nothing here does IO.
 //!
 //! [`ErrorCode::from_core`] is the one mapping of a core-svc status to a WebSocket error code.
 
 use std::fmt;
 
 use edge_kit::CoreError;
-use prost_types::value::Kind;
-use serde_json::{Map, Number, Value, json};
+use proto::json::from_struct as struct_to_json;
+use serde_json::{Map, Value, json};
 use tonic::Code;
 
-/// Largest client text frame accepted (SPEC §5); larger ones close the socket with 1009.
+/// Largest client text frame accepted (docs/PRODUCT.md §10); larger ones close the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Close codes the server sends (RFC 6455 §7.4.1 and the IANA registry).
@@ -247,10 +247,7 @@ pub fn event(channel: &str, seq: i64, event_json: &str) -> String {
 /// The `event` object of an event frame: `id, type, actor_id, resource{type,id}, payload,
 /// occurred_at, request_id, channels`.
 pub fn event_json(e: &proto::v1::Event) -> String {
-    let occurred_at = e.occur_time.as_ref().and_then(|t| {
-        chrono::DateTime::<chrono::Utc>::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
-            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-    });
+    let occurred_at = e.occur_time.as_ref().and_then(proto::time::rfc3339);
     json!({
         "id": e.id,
         "type": e.r#type,
@@ -262,31 +259,6 @@ pub fn event_json(e: &proto::v1::Event) -> String {
         "channels": e.channels,
     })
     .to_string()
-}
-
-fn struct_to_json(s: &prost_types::Struct) -> Value {
-    Value::Object(s.fields.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect())
-}
-
-fn value_to_json(v: &prost_types::Value) -> Value {
-    match &v.kind {
-        None | Some(Kind::NullValue(_)) => Value::Null,
-        Some(Kind::BoolValue(b)) => Value::Bool(*b),
-        Some(Kind::NumberValue(n)) => number(*n),
-        Some(Kind::StringValue(s)) => Value::String(s.clone()),
-        Some(Kind::ListValue(l)) => Value::Array(l.values.iter().map(value_to_json).collect()),
-        Some(Kind::StructValue(s)) => struct_to_json(s),
-    }
-}
-
-/// Integral numbers stay integers (`3`, not `3.0`), as clients wrote them.
-fn number(n: f64) -> Value {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    if n.fract() == 0.0 && n.abs() < EXACT {
-        #[allow(clippy::cast_possible_truncation)]
-        return Value::Number(Number::from(n as i64));
-    }
-    Number::from_f64(n).map_or(Value::Null, Value::Number)
 }
 
 /// A string literal of core's filter language (`"…"`, with `\` and `"` escaped).
@@ -406,7 +378,7 @@ mod proptests {
             any::<i64>().prop_map(Value::from),
             any::<u64>().prop_map(Value::from),
             (-3..3i64).prop_map(Value::from),
-            any::<f64>().prop_map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
             select(WORDS).prop_map(Value::from),
             chars(0..24).prop_map(Value::String),
             around(MAX_ID_LEN).prop_map(Value::String),

@@ -8,8 +8,9 @@
 //!   `_gte _gt _lte _lt _ne` (e.g. `seq_gte=10`).
 //!
 //! The result is `page_size`, `skip`, an AIP-160 `filter` and an `order_by`. Field names are
-//! translated from the REST names (SPEC §3) to the proto's and checked against the resource's
-//! documented fields, so an unknown key is a 400 here rather than something silently ignored.
+//! translated from the REST names (docs/PRODUCT.md §9 "REST") to the proto's and checked against
+//! the resource's documented fields, so an unknown key is a 400 here rather than something
+//! silently ignored.
 //! Every value travels as a quoted string with `"` and `\` escaped: client text can never change
 //! the filter's structure.
 
@@ -255,18 +256,7 @@ fn build(p: Parsed) -> Result<ListPlan, ParseError> {
 }
 
 /// An AIP-160 string literal.
-pub fn quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
+pub use proto::filter::literal as quote;
 
 fn split_op(key: &str) -> (&str, &'static str) {
     for (suffix, op) in [("_gte", ">="), ("_lte", "<="), ("_gt", ">"), ("_lt", "<"), ("_ne", "!=")] {

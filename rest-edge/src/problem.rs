@@ -21,11 +21,12 @@ use poem::{
     http::{HeaderValue, StatusCode, header},
 };
 use poem_openapi::{ApiResponse, Object, payload::Json};
+use proto::reason::Reason;
 use tonic::Code;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
-/// Largest request body accepted (SPEC §5).
+/// Largest request body accepted (docs/PRODUCT.md §10).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// One invalid input field.
@@ -144,7 +145,7 @@ impl ApiError {
         let message = message.into();
         Self::with_errors(
             StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            Reason::BadRequest.as_str(),
             format!("{field}: {message}"),
             request_id,
             vec![FieldError { field: field.to_string(), message }],
@@ -156,7 +157,7 @@ impl ApiError {
         let message = message.into();
         Self::with_errors(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "INVALID_ARGUMENT",
+            Reason::InvalidArgument.as_str(),
             format!("{field}: {message}"),
             request_id,
             vec![FieldError { field: field.to_string(), message }],
@@ -199,14 +200,14 @@ impl ApiError {
     pub fn from_poem(err: &poem::Error, request_id: &RequestId) -> Self {
         let status = err.status();
         let (status, reason) = match status.as_u16() {
-            401 => (status, "MISSING_CREDENTIALS"),
-            403 => (status, "FORBIDDEN"),
-            404 => (status, "NOT_FOUND"),
-            405 => (status, "METHOD_NOT_ALLOWED"),
-            413 => (status, "PAYLOAD_TOO_LARGE"),
-            415 => (status, "UNSUPPORTED_MEDIA_TYPE"),
-            s if (400..500).contains(&s) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
+            401 => (status, Reason::MissingCredentials.as_str()),
+            403 => (status, Reason::Forbidden.as_str()),
+            404 => (status, Reason::NotFound.as_str()),
+            405 => (status, Reason::MethodNotAllowed.as_str()),
+            413 => (status, Reason::PayloadTooLarge.as_str()),
+            415 => (status, Reason::UnsupportedMediaType.as_str()),
+            s if (400..500).contains(&s) => (StatusCode::BAD_REQUEST, Reason::BadRequest.as_str()),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, Reason::Internal.as_str()),
         };
         let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %err, "request failed");
@@ -219,7 +220,7 @@ impl ApiError {
     }
 }
 
-/// gRPC field paths use proto names; REST records use SPEC names.
+/// gRPC field paths use proto names; REST records use their own (docs/PRODUCT.md §9 "REST").
 fn rest_field_name(field: &str) -> String {
     // Violations name the field in the gRPC request, which nests the resource in updates and some
     // creates (`UpdateProjectRequest.project.name`, `CreateWebhookRequest.webhook.secret`); a REST
@@ -353,7 +354,7 @@ impl<E: Endpoint> Endpoint for ProblemsEndpoint<E> {
         let too_large = || {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
+                Reason::PayloadTooLarge.as_str(),
                 format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
                 &request_id,
             )

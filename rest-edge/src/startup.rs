@@ -24,7 +24,7 @@ pub struct App {
     endpoint: BoxEndpoint<'static>,
 }
 
-/// CORS per SPEC §4: what React Admin sends and what it must be able to read.
+/// CORS per docs/PRODUCT.md §9 "REST": what React Admin sends and what it must be able to read.
 fn cors(origins: &CorsOrigins) -> Cors {
     let cors = Cors::new()
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])

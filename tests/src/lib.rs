@@ -11,13 +11,7 @@ pub mod procs;
 use std::{net::SocketAddr, time::Duration};
 
 use core_svc::{App, Config, redis::LoginLimits, tasks::TaskConfig};
-use proto::v1::{
-    self as pb, auth_service_client::AuthServiceClient, config_service_client::ConfigServiceClient,
-    event_service_client::EventServiceClient, member_service_client::MemberServiceClient,
-    project_service_client::ProjectServiceClient, setting_service_client::SettingServiceClient,
-    task_service_client::TaskServiceClient, user_service_client::UserServiceClient,
-    webhook_service_client::WebhookServiceClient,
-};
+use proto::{Services as _, v1 as pb};
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::{Code, Request, Status, transport::Channel};
@@ -143,6 +137,13 @@ pub async fn spawn_core_with(opts: CoreOptions) -> TestCore {
     TestCore { addr, metrics_addr, database_url, admin_email, channel, stop: Some(stop), task: Some(task) }
 }
 
+/// A client of each platform.v1 service (`core.users()`, …).
+impl proto::Services for TestCore {
+    fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+}
+
 impl TestCore {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
@@ -150,34 +151,6 @@ impl TestCore {
 
     pub fn channel(&self) -> Channel {
         self.channel.clone()
-    }
-
-    pub fn auth(&self) -> AuthServiceClient<Channel> {
-        AuthServiceClient::new(self.channel())
-    }
-    pub fn users(&self) -> UserServiceClient<Channel> {
-        UserServiceClient::new(self.channel())
-    }
-    pub fn projects(&self) -> ProjectServiceClient<Channel> {
-        ProjectServiceClient::new(self.channel())
-    }
-    pub fn members(&self) -> MemberServiceClient<Channel> {
-        MemberServiceClient::new(self.channel())
-    }
-    pub fn configs(&self) -> ConfigServiceClient<Channel> {
-        ConfigServiceClient::new(self.channel())
-    }
-    pub fn settings(&self) -> SettingServiceClient<Channel> {
-        SettingServiceClient::new(self.channel())
-    }
-    pub fn tasks(&self) -> TaskServiceClient<Channel> {
-        TaskServiceClient::new(self.channel())
-    }
-    pub fn webhooks(&self) -> WebhookServiceClient<Channel> {
-        WebhookServiceClient::new(self.channel())
-    }
-    pub fn events(&self) -> EventServiceClient<Channel> {
-        EventServiceClient::new(self.channel())
     }
 
     /// Logs in and returns the full response.
@@ -338,19 +311,4 @@ pub fn violation_fields(status: &Status) -> Vec<String> {
 }
 
 /// JSON → protobuf Value, for config values in requests.
-pub fn value(j: serde_json::Value) -> prost_types::Value {
-    use prost_types::value::Kind;
-    let kind = match j {
-        serde_json::Value::Null => Kind::NullValue(0),
-        serde_json::Value::Bool(b) => Kind::BoolValue(b),
-        serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap()),
-        serde_json::Value::String(s) => Kind::StringValue(s),
-        serde_json::Value::Array(a) => {
-            Kind::ListValue(prost_types::ListValue { values: a.into_iter().map(value).collect() })
-        }
-        serde_json::Value::Object(o) => {
-            Kind::StructValue(prost_types::Struct { fields: o.into_iter().map(|(k, v)| (k, value(v))).collect() })
-        }
-    };
-    prost_types::Value { kind: Some(kind) }
-}
+pub use proto::json::to_value as value;

@@ -1,6 +1,6 @@
-//! The authorization matrix (SPEC §3 permission table, §5 "tested as a matrix"): every RPC of
-//! every `platform.v1` service × every caller in {anonymous, non_member, viewer, editor, owner,
-//! admin}, generated from ONE table ([`table`]).
+//! The authorization matrix (docs/PRODUCT.md §4 "Permissions": the table, "tested as a
+//! matrix"): every RPC of every `platform.v1` service × every caller in {anonymous, non_member,
+//! viewer, editor, owner, admin}, generated from ONE table ([`table`]).
 //!
 //! - [`every_rpc_has_a_row`] derives the RPC list from `proto::FILE_DESCRIPTOR_SET` and compares
 //!   it with the table both ways, so an RPC added to the contract without a row fails.
@@ -25,6 +25,7 @@ use std::{
 
 use futures::future::BoxFuture;
 use prost::Message as _;
+use proto::Services as _;
 use tests::{ADMIN_PASSWORD, TestCore, USER_PASSWORD, api as pb, authed, spawn_core, value};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::StatusExt;

@@ -2,6 +2,7 @@
 //! API tokens, disabled users, the last admin, password changes, sign-up and the login rate
 //! limits (per email, per client address, shared by replicas).
 
+use proto::Services as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use core_svc::redis::LoginLimits;

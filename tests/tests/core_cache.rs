@@ -2,6 +2,7 @@
 //! stale read after an acknowledged write (also across replicas), one database read for many
 //! concurrent cold reads, Redis down is only slower, and the budget counts on every replica.
 
+use proto::Services as _;
 use std::time::Duration;
 
 use proto::v1 as pb;

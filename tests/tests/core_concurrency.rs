@@ -3,6 +3,7 @@
 //! many replicas start together, and the event `seq` is gapless and follows commit order while a
 //! reader tails the log.
 
+use proto::Services as _;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use futures::future::join_all;

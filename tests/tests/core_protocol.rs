@@ -3,6 +3,7 @@
 //! drains.
 
 use bytes::{Buf, BufMut};
+use proto::Services as _;
 use tests::{api as pb, authed, spawn_core};
 use tonic::{
     Code, Status,

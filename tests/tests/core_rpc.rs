@@ -1,9 +1,10 @@
 //! Behaviour of the platform.v1 RPCs of core-svc (users, projects, members, configs, settings,
 //! events): success with the returned fields, validation (BadRequest field violations), not
-//! found, conflicts, credentials, and the domain rules of SPEC §3. Every mutation is checked to
-//! write exactly one event row (and every failed write none). Who may do what by role is
-//! authz_matrix.rs's job, not this file's.
+//! found, conflicts, credentials, and the domain rules of docs/PRODUCT.md §2–§7. Every mutation
+//! is checked to write exactly one event row (and every failed write none). Who may do what by
+//! role is authz_matrix.rs's job, not this file's.
 
+use proto::Services as _;
 use std::collections::HashSet;
 
 use serde_json::json;
@@ -28,23 +29,8 @@ fn is_uuid_v7(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok_and(|u| u.get_version_num() == 7)
 }
 
-/// protobuf Value → JSON (integral numbers as integers).
-fn to_json(v: &prost_types::Value) -> serde_json::Value {
-    use prost_types::value::Kind;
-    match &v.kind {
-        None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
-        Some(Kind::BoolValue(b)) => json!(b),
-        Some(Kind::NumberValue(n)) if n.fract() == 0.0 => json!(*n as i64),
-        Some(Kind::NumberValue(n)) => json!(n),
-        Some(Kind::StringValue(s)) => json!(s),
-        Some(Kind::ListValue(l)) => serde_json::Value::Array(l.values.iter().map(to_json).collect()),
-        Some(Kind::StructValue(s)) => struct_json(s),
-    }
-}
-
-fn struct_json(s: &prost_types::Struct) -> serde_json::Value {
-    serde_json::Value::Object(s.fields.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
-}
+// protobuf Value → JSON (whole numbers as integers: `proto::json`).
+use proto::json::{from_struct as struct_json, from_value as to_json};
 
 fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
     Some(prost_types::FieldMask { paths: paths.iter().map(|p| p.to_string()).collect() })

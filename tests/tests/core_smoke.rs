@@ -1,6 +1,7 @@
 //! The shortest path through core-svc: admin logs in, creates a project and a config, and the
 //! change shows up in the event log with a sequence number.
 
+use proto::Services as _;
 use tests::{api as pb, authed, spawn_core, value};
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! with no gap and no duplicate at the seam, resumption under concurrent writers, access
 //! checks at subscribe time and when access is taken away, several replicas, shutdown.
 
+use proto::Services as _;
 use std::{collections::BTreeSet, time::Duration};
 
 use proto::v1::{self as pb, subscribe_response::Message};

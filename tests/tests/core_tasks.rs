@@ -17,6 +17,7 @@ use poem::{
     listener::{Acceptor, Listener, TcpListener},
     web::Data,
 };
+use proto::Services as _;
 use proto::v1 as pb;
 use sha2::Sha256;
 use tests::{CoreOptions, TestCore, authed, expect_code, fresh_database, spawn_core, spawn_core_with, value};

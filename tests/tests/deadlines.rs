@@ -2,6 +2,7 @@
 //! core-svc, a row lock that is never released — ends each request with a clean UNAVAILABLE or
 //! DEADLINE_EXCEEDED on every protocol, within its deadline, and never leaves a client hanging.
 
+use proto::Services as _;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;

@@ -11,6 +11,7 @@ use std::{
 };
 
 use futures::StreamExt;
+use proto::Services as _;
 use proto::v1 as pb;
 use serde_json::{Value, json};
 use tests::{

@@ -1,5 +1,5 @@
 //! graphql-edge under bad input: every violation is a GraphQL error with a code, never a 5xx
-//! (SPEC §5), and nothing runs.
+//! (docs/PRODUCT.md §10), and nothing runs.
 
 mod graphql_support;
 

@@ -4,6 +4,7 @@
 mod graphql_support;
 mod webhook_receiver;
 
+use proto::Services as _;
 use std::time::{Duration, Instant};
 
 use graphql_support::{Stack, spawn};

@@ -3,6 +3,7 @@
 //! use, the init timeout, messages out of turn, the legacy `graphql-ws` protocol, oversized
 //! messages, slow consumers, shutdown. Real core-svc, real edge, real WebSocket client.
 
+use proto::Services as _;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};

@@ -1,5 +1,6 @@
 //! realtime-edge end to end: the real core-svc (PostgreSQL, Redis) and the WebSocket edge on
-//! loopback, driven by a real WebSocket client (tokio-tungstenite). SPEC §4 "WebSocket".
+//! loopback, driven by a real WebSocket client (tokio-tungstenite). The rules: docs/PRODUCT.md §9
+//! "WebSocket" and realtime-edge/PROTOCOL.md.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -9,6 +10,7 @@ use std::{
 
 use edge_kit::config::{CORE_GRPC_URL_VAR, Env};
 use futures::{SinkExt, StreamExt};
+use proto::Services as _;
 use proto::v1 as pb;
 use realtime_edge::{
     config::{AUTH_TIMEOUT_VAR, Config, LISTEN_ADDR_VAR, MAX_SUBSCRIPTIONS_VAR, PING_INTERVAL_VAR, SEND_QUEUE_VAR},

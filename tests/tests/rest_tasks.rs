@@ -5,6 +5,7 @@
 mod rest_support;
 mod webhook_receiver;
 
+use proto::Services as _;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;

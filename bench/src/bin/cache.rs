@@ -12,6 +12,7 @@
 //! Run: `./bench/run-cache [--connections 32] [--duration 10] [--rounds 3] [--configs 50]`
 //! (needs DATABASE_URL and REDIS_URL like the tests; `bench/run-cache` starts private ones).
 
+use proto::Services as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;

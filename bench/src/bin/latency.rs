@@ -23,6 +23,7 @@ use std::{
 };
 
 use bench::{cpu_model, git, workspace_root};
+use proto::Services as _;
 
 use anyhow::{Context as _, bail, ensure};
 use edge_kit::config::{CORE_GRPC_URL_VAR, Env};

@@ -198,7 +198,7 @@ pub struct Event {
     pub request_id: Option<String>,
 }
 
-/// A background task (SPEC §3 "Tasks").
+/// A background task (docs/PRODUCT.md §7 "Tasks and webhooks").
 #[derive(Debug, Clone, Serialize, FromRow)]
 pub struct Task {
     pub id: Uuid,

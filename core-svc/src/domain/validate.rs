@@ -1,5 +1,5 @@
-//! Input rules from SPEC §3, each a function that either returns the parsed value or says which
-//! field is wrong and why.
+//! Input rules from docs/PRODUCT.md §3–§7, each a function that either returns the parsed value
+//! or says which field is wrong and why.
 
 use std::sync::LazyLock;
 

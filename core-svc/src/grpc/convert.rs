@@ -1,10 +1,10 @@
 //! Domain types ⇄ `platform.v1` messages. The only place that knows both.
 
 use chrono::{DateTime, Utc};
-use prost_types::{Struct, Timestamp, Value, value::Kind};
+use prost_types::{Struct, Timestamp, Value};
 use proto::v1 as pb;
 use secrecy::ExposeSecret;
-use serde_json::{Map, Number, Value as Json};
+use serde_json::{Map, Value as Json};
 
 use crate::{
     domain::{self, ConfigOp, MemberRole, ProjectStatus, UserRole, UserStatus},
@@ -12,7 +12,7 @@ use crate::{
 };
 
 pub fn ts(t: DateTime<Utc>) -> Option<Timestamp> {
-    Some(Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
+    Some(proto::time::timestamp(t))
 }
 
 pub fn opt_ts(t: Option<DateTime<Utc>>) -> Option<Timestamp> {
@@ -20,66 +20,20 @@ pub fn opt_ts(t: Option<DateTime<Utc>>) -> Option<Timestamp> {
 }
 
 pub fn from_ts(field: &str, t: Option<Timestamp>) -> Result<Option<DateTime<Utc>>> {
-    t.map(|t| {
-        DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)
-            .ok_or_else(|| Error::invalid(field, "is out of range"))
-    })
-    .transpose()
+    t.map(|t| proto::time::datetime(&t).ok_or_else(|| Error::invalid(field, "is out of range"))).transpose()
 }
 
 fn opt_id(id: Option<uuid::Uuid>) -> String {
     id.map(|i| i.to_string()).unwrap_or_default()
 }
 
-/// JSON → `google.protobuf.Value`.
-pub fn to_value(j: Json) -> Value {
-    let kind = match j {
-        Json::Null => Kind::NullValue(0),
-        Json::Bool(b) => Kind::BoolValue(b),
-        Json::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
-        Json::String(s) => Kind::StringValue(s),
-        Json::Array(a) => Kind::ListValue(prost_types::ListValue { values: a.into_iter().map(to_value).collect() }),
-        Json::Object(o) => Kind::StructValue(to_struct(o)),
-    };
-    Value { kind: Some(kind) }
-}
+/// JSON ↔ `google.protobuf.Value` (whole numbers: `proto::json`).
+pub use proto::json::{to_struct, to_value};
 
-pub fn to_struct(o: Map<String, Json>) -> Struct {
-    Struct { fields: o.into_iter().map(|(k, v)| (k, to_value(v))).collect() }
-}
-
-/// `google.protobuf.Value` → JSON. None when the value is absent (unset field).
+/// `google.protobuf.Value` → JSON. None when the value is absent (unset field); a value JSON
+/// cannot carry (NaN, infinities, absurd nesting) is invalid input in `field`.
 pub fn from_value(field: &str, v: Option<Value>) -> Result<Option<Json>> {
-    match v {
-        None => Ok(None),
-        Some(v) => value_to_json(field, v, 0).map(Some),
-    }
-}
-
-fn value_to_json(field: &str, v: Value, depth: usize) -> Result<Json> {
-    // serde_json and PostgreSQL both limit nesting; refuse before they do, with a clear field.
-    if depth > 64 {
-        return Err(Error::invalid(field, "is nested more than 64 levels deep"));
-    }
-    Ok(match v.kind {
-        None | Some(Kind::NullValue(_)) => Json::Null,
-        Some(Kind::BoolValue(b)) => Json::Bool(b),
-        Some(Kind::NumberValue(n)) => {
-            // Integral values stay integers in JSON (3, not 3.0).
-            if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                Json::Number(Number::from(n as i64))
-            } else {
-                Json::Number(Number::from_f64(n).ok_or_else(|| Error::invalid(field, "numbers must be finite"))?)
-            }
-        }
-        Some(Kind::StringValue(s)) => Json::String(s),
-        Some(Kind::ListValue(l)) => {
-            Json::Array(l.values.into_iter().map(|v| value_to_json(field, v, depth + 1)).collect::<Result<_>>()?)
-        }
-        Some(Kind::StructValue(s)) => Json::Object(
-            s.fields.into_iter().map(|(k, v)| Ok((k, value_to_json(field, v, depth + 1)?))).collect::<Result<_>>()?,
-        ),
-    })
+    v.map(|v| proto::json::try_from_value(v).map_err(|e| Error::invalid(field, e.describe()))).transpose()
 }
 
 pub fn user_role(r: UserRole) -> pb::UserRole {
@@ -352,11 +306,15 @@ mod tests {
     }
 
     #[test]
-    fn deep_values_are_rejected() {
+    fn deep_values_and_non_finite_numbers_are_invalid_input() {
+        use prost_types::value::Kind;
         let mut v = to_value(Json::Null);
         for _ in 0..70 {
             v = Value { kind: Some(Kind::ListValue(prost_types::ListValue { values: vec![v] })) };
         }
-        assert!(from_value("value", Some(v)).is_err());
+        assert!(matches!(from_value("value", Some(v)), Err(Error::InvalidArgument { .. })));
+        let nan = Value { kind: Some(Kind::NumberValue(f64::NAN)) };
+        assert!(matches!(from_value("value", Some(nan)), Err(Error::InvalidArgument { .. })));
+        assert_eq!(from_value("value", None).unwrap(), None);
     }
 }

@@ -13,6 +13,7 @@ use std::{
     sync::Arc,
 };
 
+use crate::error::Reason;
 use ipnet::IpNet;
 
 use proto::metadata;
@@ -61,7 +62,7 @@ impl Rpc {
         let (scheme, token) = v.split_once(' ').unwrap_or((v, ""));
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
             return Err(Status::from(crate::error::Error::unauthenticated(
-                "INVALID_CREDENTIALS",
+                Reason::InvalidCredentials,
                 "authorization must be `Bearer <token>`",
             )));
         }

@@ -1,8 +1,9 @@
-//! Who may do what to a project (SPEC §3 permission table).
+//! Who may do what to a project (docs/PRODUCT.md §4 "Permissions").
 //!
 //! Non-members get NOT_FOUND for a project and everything under it, never PERMISSION_DENIED,
 //! so that existence does not leak. Members who lack the role get PERMISSION_DENIED.
 
+use crate::error::Reason;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -87,7 +88,7 @@ fn decide(row: Option<WithRole>, caller: &Caller, need: Need) -> Result<ProjectV
 /// Archived projects are read-only until unarchived.
 pub fn writable(p: &Project) -> Result<()> {
     if p.status == ProjectStatus::Archived {
-        Err(Error::failed_precondition("PROJECT_ARCHIVED", "the project is archived; unarchive it first"))
+        Err(Error::failed_precondition(Reason::ProjectArchived, "the project is archived; unarchive it first"))
     } else {
         Ok(())
     }

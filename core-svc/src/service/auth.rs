@@ -1,6 +1,7 @@
 //! Authentication: login, refresh rotation with reuse detection, logout, sign-up, API tokens,
 //! and turning a bearer credential into a [`Caller`] on every request.
 
+use crate::error::Reason;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
@@ -67,7 +68,7 @@ impl SessionsRevoked {
 }
 
 fn bad_credentials() -> Error {
-    Error::unauthenticated("INVALID_CREDENTIALS", "invalid email or password")
+    Error::unauthenticated(Reason::InvalidCredentials, "invalid email or password")
 }
 
 impl Core {
@@ -81,7 +82,7 @@ impl Core {
     /// acknowledged. With a per-token budget configured, each call counts against it.
     #[tracing::instrument(skip_all)]
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Caller> {
-        let token = bearer.ok_or_else(|| Error::unauthenticated("MISSING_CREDENTIALS", "missing bearer token"))?;
+        let token = bearer.ok_or_else(|| Error::unauthenticated(Reason::MissingCredentials, "missing bearer token"))?;
         let (principal, session_id, budget_key, expires_at) = if token.starts_with(API_TOKEN_PREFIX) {
             let hash = security::hash_token(token);
             let hex = hex::encode(&hash);
@@ -94,7 +95,7 @@ impl Core {
                 })
                 .await?
                 .filter(|p| p.expires_at.is_none_or(|e| e > Utc::now()))
-                .ok_or_else(|| Error::unauthenticated("INVALID_TOKEN", "invalid, expired or revoked API token"))?;
+                .ok_or_else(|| Error::unauthenticated(Reason::InvalidToken, "invalid, expired or revoked API token"))?;
             let expires_at = p.expires_at;
             (p, None, format!("t:{hex}"), expires_at)
         } else {
@@ -109,11 +110,13 @@ impl Core {
                 })
                 .await?
                 .filter(|p| p.expires_at.is_none_or(|e| e > Utc::now()))
-                .ok_or_else(|| Error::unauthenticated("SESSION_REVOKED", "the session has ended; sign in again"))?;
+                .ok_or_else(|| {
+                    Error::unauthenticated(Reason::SessionRevoked, "the session has ended; sign in again")
+                })?;
             (p, Some(session), format!("s:{session}"), DateTime::from_timestamp(claims.exp, 0))
         };
         if principal.status != UserStatus::Active {
-            return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
+            return Err(Error::unauthenticated(Reason::UserDisabled, "the user is disabled"));
         }
         if let Some(limit) = &self.token_limit {
             self.redis.hit_token_limit(limit, &budget_key).await?;
@@ -158,7 +161,7 @@ impl Core {
             return Err(bad_credentials());
         }
         if user.status != UserStatus::Active {
-            return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
+            return Err(Error::unauthenticated(Reason::UserDisabled, "the user is disabled"));
         }
         let mut tx = self.begin().await?;
         // The returned user shows this login, as GetMe will from now on.
@@ -195,7 +198,7 @@ impl Core {
         if refresh_token.is_empty() {
             return Err(Error::invalid("refresh_token", "is required"));
         }
-        let invalid = || Error::unauthenticated("INVALID_REFRESH_TOKEN", "invalid or expired refresh token");
+        let invalid = || Error::unauthenticated(Reason::InvalidRefreshToken, "invalid or expired refresh token");
         let mut tx = self.begin().await?;
         let t = tokens::find_refresh_token(&mut tx, &security::hash_token(refresh_token)).await?.ok_or_else(invalid)?;
         if t.session_revoked_at.is_some() || t.expires_at <= Utc::now() {
@@ -209,13 +212,13 @@ impl Core {
             self.cache.bump(&[Generation::User(t.user_id)]).await;
             tracing::warn!(user_id = %t.user_id, session_id = %t.session_id, "refresh token reuse: session revoked");
             return Err(Error::unauthenticated(
-                "REFRESH_TOKEN_REUSED",
+                Reason::RefreshTokenReused,
                 "refresh token already used; the session is revoked",
             ));
         }
         let user = users::get(&mut tx, t.user_id).await?.ok_or_else(invalid)?;
         if user.status != UserStatus::Active {
-            return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
+            return Err(Error::unauthenticated(Reason::UserDisabled, "the user is disabled"));
         }
         let pair = self.issue(&mut tx, user.id, user.role, t.session_id, Utc::now()).await?;
         self.commit(tx).await?;
@@ -234,17 +237,17 @@ impl Core {
         let (user, session) = if !refresh_token.is_empty() {
             let (session, user) = tokens::session_of_refresh_token(&mut tx, &security::hash_token(refresh_token))
                 .await?
-                .ok_or_else(|| Error::unauthenticated("INVALID_REFRESH_TOKEN", "invalid refresh token"))?;
+                .ok_or_else(|| Error::unauthenticated(Reason::InvalidRefreshToken, "invalid refresh token"))?;
             if let Some(c) = caller
                 && c.user_id != user
                 && !c.is_admin()
             {
-                return Err(Error::unauthenticated("INVALID_REFRESH_TOKEN", "invalid refresh token"));
+                return Err(Error::unauthenticated(Reason::InvalidRefreshToken, "invalid refresh token"));
             }
             (user, session)
         } else {
             let caller = caller.ok_or_else(|| {
-                Error::unauthenticated("MISSING_CREDENTIALS", "send a refresh token or a bearer token")
+                Error::unauthenticated(Reason::MissingCredentials, "send a refresh token or a bearer token")
             })?;
             let session = caller.session_id.ok_or_else(|| {
                 Error::invalid("refresh_token", "API tokens have no session; revoke the API token instead")
@@ -263,7 +266,7 @@ impl Core {
         let enabled = self.setting_bool("auth.signup_enabled").await?.unwrap_or(false);
         if !enabled {
             return Err(Error::failed_precondition(
-                "SIGNUP_DISABLED",
+                Reason::SignupDisabled,
                 "sign-up is disabled; ask an admin for an account",
             ));
         }
@@ -391,7 +394,7 @@ impl Core {
         if role == UserRole::Admin && actor.is_none() {
             users::lock_admin_bootstrap(&mut tx).await?;
             if users::any_admin(&mut tx).await? {
-                return Err(Error::already_exists("ADMIN_EXISTS", "an admin already exists"));
+                return Err(Error::already_exists(Reason::AdminExists, "an admin already exists"));
             }
         }
         let id = domain::new_id();

@@ -1,5 +1,6 @@
 //! Project configs: set, delete, rollback, import, effective config, history.
 
+use crate::error::Reason;
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -90,7 +91,7 @@ pub(crate) async fn write_value(
     }
     let before = existing.ok_or_else(|| Error::Internal(anyhow::anyhow!("config {key} vanished during write")))?;
     if expected == Some(0) && before.deleted_at.is_none() {
-        return Err(Error::already_exists("KEY_EXISTS", format!("{key} already exists")));
+        return Err(Error::already_exists(Reason::KeyExists, format!("{key} already exists")));
     }
     domain::check_version(resource, expected.filter(|v| *v != 0), before.version)?;
     let description = if description.is_empty() { before.description.as_str() } else { description };

@@ -1,5 +1,6 @@
 //! The audit log (`ListEvents`, `GetEvent`) and live subscriptions (`Subscribe`).
 
+use crate::error::Reason;
 use std::{sync::Arc, time::Duration};
 
 use tokio::sync::{broadcast, mpsc, watch};
@@ -181,15 +182,15 @@ impl Core {
         let mut conn = self.conn().await?;
         let p = tokens::principal(&mut conn, caller.user_id, caller.session_id)
             .await?
-            .ok_or_else(|| Error::unauthenticated("SESSION_REVOKED", "the session has ended; sign in again"))?;
+            .ok_or_else(|| Error::unauthenticated(Reason::SessionRevoked, "the session has ended; sign in again"))?;
         if p.status != UserStatus::Active {
-            return Err(Error::unauthenticated("USER_DISABLED", "the user is disabled"));
+            return Err(Error::unauthenticated(Reason::UserDisabled, "the user is disabled"));
         }
         Ok(Caller { user_id: p.user_id, role: p.role, session_id: caller.session_id, expires_at: caller.expires_at })
     }
 }
 
-/// A parsed channel name (SPEC §3 "Channels").
+/// A parsed channel name (docs/PRODUCT.md §6 "Channels").
 enum Channel {
     Project(Uuid),
     User(Uuid),
@@ -253,7 +254,7 @@ impl Stream {
                     _ = self.tx.closed() => return Err(Ended),
                     () = expiry(self.caller.expires_at) => {
                         return self.fail(Error::unauthenticated(
-                            "TOKEN_EXPIRED",
+                            Reason::TokenExpired,
                             "the credential expired: subscribe again with a fresh one, after the last seq seen",
                         )).await;
                     }

@@ -1,3 +1,4 @@
+use crate::error::Reason;
 use uuid::Uuid;
 
 use super::{
@@ -191,7 +192,7 @@ impl Core {
         let others = members::other_owners(conn, project.id, leaving).await?;
         let Some(next) = others.first() else {
             return Err(Error::failed_precondition(
-                "LAST_OWNER",
+                Reason::LastOwner,
                 "a project must keep at least one owner; make someone else owner first",
             ));
         };

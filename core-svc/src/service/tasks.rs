@@ -3,6 +3,7 @@
 //! Visibility: admins see every task; others the tasks they created and the tasks of projects
 //! they own. Anything else is NOT_FOUND.
 
+use crate::error::Reason;
 use serde_json::{Value as Json, json};
 
 use super::{
@@ -56,7 +57,7 @@ impl Core {
         let mut tx = self.begin().await?;
         let retried = tasks::retry(&mut tx, task.id).await?.ok_or_else(|| {
             Error::failed_precondition(
-                "TASK_NOT_RETRYABLE",
+                Reason::TaskNotRetryable,
                 format!("a {} task cannot be retried; only dead, failed or cancelled ones", task.status),
             )
         })?;
@@ -76,7 +77,7 @@ impl Core {
         let mut conn = self.conn().await?;
         tasks::cancel(&mut conn, task.id).await?.ok_or_else(|| {
             Error::failed_precondition(
-                "TASK_NOT_CANCELLABLE",
+                Reason::TaskNotCancellable,
                 format!("a {} task cannot be cancelled; only queued or failed ones", task.status),
             )
         })
@@ -116,7 +117,7 @@ impl Core {
         }
         if task.status != TaskStatus::Succeeded {
             return Err(Error::failed_precondition(
-                "EXPORT_NOT_READY",
+                Reason::ExportNotReady,
                 format!("the export is {}; download it once it has succeeded", task.status),
             ));
         }

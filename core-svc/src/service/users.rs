@@ -1,3 +1,4 @@
+use crate::error::Reason;
 use secrecy::SecretString;
 use uuid::Uuid;
 
@@ -127,7 +128,10 @@ impl Core {
             && before.status == UserStatus::Active
             && (after.role != UserRole::Admin || after.status != UserStatus::Active);
         if loses_admin && users::other_active_admins(&mut tx, id).await? == 0 {
-            return Err(Error::failed_precondition("LAST_ADMIN", "the platform must keep at least one active admin"));
+            return Err(Error::failed_precondition(
+                Reason::LastAdmin,
+                "the platform must keep at least one active admin",
+            ));
         }
         let user = users::update(&mut tx, &after, hash.as_deref()).await?;
         if hash.is_some() && id != caller.user_id {

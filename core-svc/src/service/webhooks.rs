@@ -1,5 +1,6 @@
-//! Webhooks of a project and their delivery log. Managing webhooks is an owner's job (SPEC §3
-//! permission table): viewers and editors get PERMISSION_DENIED, non-members NOT_FOUND.
+//! Webhooks of a project and their delivery log. Managing webhooks is an owner's job
+//! (docs/PRODUCT.md §4 "Permissions"): viewers and editors get PERMISSION_DENIED, non-members
+//! NOT_FOUND.
 
 use chrono::Utc;
 use rand::Rng;

@@ -1,3 +1,4 @@
+use crate::error::Reason;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -35,7 +36,7 @@ pub async fn insert(conn: &mut PgConnection, m: &Member) -> Result<Member> {
     .await
     .map_err(|e| {
         super::on_unique(e, "members_project_id_user_id_key", || {
-            Error::already_exists("ALREADY_MEMBER", "the user is already a member of this project")
+            Error::already_exists(Reason::AlreadyMember, "the user is already a member of this project")
         })
     })
 }

@@ -1,3 +1,4 @@
+use crate::error::Reason;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -27,7 +28,7 @@ pub static LIST: Spec = Spec {
 };
 
 fn slug_taken() -> Error {
-    Error::already_exists("SLUG_TAKEN", "a project with this slug already exists")
+    Error::already_exists(Reason::SlugTaken, "a project with this slug already exists")
 }
 
 /// A project with the role of one user in it (None: not a member).

@@ -1,3 +1,4 @@
+use crate::error::Reason;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -34,7 +35,7 @@ pub struct NewUser<'a> {
 }
 
 fn email_taken() -> Error {
-    Error::already_exists("EMAIL_TAKEN", "a user with this email already exists")
+    Error::already_exists(Reason::EmailTaken, "a user with this email already exists")
 }
 
 pub async fn insert(conn: &mut PgConnection, u: NewUser<'_>) -> Result<User> {

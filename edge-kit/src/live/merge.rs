@@ -453,18 +453,7 @@ async fn replay(job: ReplayJob) {
 }
 
 /// A string literal of core-svc's filter language: `"…"` with `\` and `"` escaped.
-pub fn filter_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
+pub use proto::filter::literal as filter_literal;
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, ID, InputObject, Json, Object, Result};
 use chrono::{DateTime, Utc};
+use proto::Services as _;
 use proto::v1 as pb;
 use serde_json::Value as JsonValue;
 

@@ -1,6 +1,7 @@
 //! `Query`: reads, each one or a few core-svc calls.
 
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result};
+use proto::Services as _;
 use proto::v1 as pb;
 use serde_json::Value as JsonValue;
 

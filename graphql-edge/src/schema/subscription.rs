@@ -5,6 +5,7 @@
 
 use async_graphql::{Context, ID, Result, SimpleObject};
 use futures::{Stream, StreamExt};
+use proto::Services as _;
 use proto::v1 as pb;
 
 use super::types::{ConfigEntry, Event, Project};

@@ -1,5 +1,6 @@
 //! GraphQL object types: thin views over platform.v1 messages, plus the connection shape.
 
+use proto::Services as _;
 use std::sync::Arc;
 
 use async_graphql::{

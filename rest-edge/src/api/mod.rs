@@ -16,7 +16,6 @@ pub mod tokens;
 pub mod users;
 pub mod webhooks;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use edge_kit::{CallContext, CoreClient, RequestId, config::CallTimeout};
 use poem::Request;
 use poem_openapi::{
@@ -24,7 +23,6 @@ use poem_openapi::{
     payload::Json,
     types::{ParseFromJSON, ToJSON},
 };
-use prost_types::value::Kind;
 use serde_json::Value;
 
 use crate::{
@@ -205,55 +203,27 @@ pub async fn merge_backoff(n: u32) {
 
 /// RFC 3339 UTC, or None when unset.
 pub fn time(t: Option<&prost_types::Timestamp>) -> Option<String> {
-    let t = t?;
-    let nanos = u32::try_from(t.nanos).unwrap_or(0);
-    DateTime::<Utc>::from_timestamp(t.seconds, nanos).map(|d| d.to_rfc3339_opts(SecondsFormat::Micros, true))
+    t.and_then(proto::time::rfc3339)
 }
 
 /// Parses an optional RFC 3339 timestamp from a request body.
 pub fn parse_time(ctx: &Ctx, field: &str, value: Option<&str>) -> Result<Option<prost_types::Timestamp>, ApiError> {
     let Some(v) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
-    let d = DateTime::parse_from_rfc3339(v)
-        .map_err(|_| ApiError::bad_input(field, "must be an RFC 3339 timestamp", ctx.id()))?
-        .with_timezone(&Utc);
-    Ok(Some(prost_types::Timestamp { seconds: d.timestamp(), nanos: d.timestamp_subsec_nanos() as i32 }))
+    proto::time::parse_rfc3339(v)
+        .map(Some)
+        .ok_or_else(|| ApiError::bad_input(field, "must be an RFC 3339 timestamp", ctx.id()))
 }
 
-/// protobuf `Value` → JSON. Integral numbers come back as integers, so `5` stays `5`.
+/// protobuf `Value` → JSON (whole numbers: `proto::json`); unset is `null`.
 pub fn to_json(v: Option<&prost_types::Value>) -> Value {
-    match v.and_then(|v| v.kind.as_ref()) {
-        None | Some(Kind::NullValue(_)) => Value::Null,
-        Some(Kind::BoolValue(b)) => Value::Bool(*b),
-        Some(Kind::NumberValue(n)) => {
-            if n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
-                Value::from(*n as i64)
-            } else {
-                serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number)
-            }
-        }
-        Some(Kind::StringValue(s)) => Value::String(s.clone()),
-        Some(Kind::ListValue(l)) => Value::Array(l.values.iter().map(|v| to_json(Some(v))).collect()),
-        Some(Kind::StructValue(s)) => struct_to_json(s),
-    }
+    v.map_or(Value::Null, proto::json::from_value)
 }
 
-pub fn struct_to_json(s: &prost_types::Struct) -> Value {
-    Value::Object(s.fields.iter().map(|(k, v)| (k.clone(), to_json(Some(v)))).collect())
-}
+pub use proto::json::from_struct as struct_to_json;
 
 /// JSON → protobuf `Value`.
 pub fn to_proto(v: &Value) -> prost_types::Value {
-    let kind = match v {
-        Value::Null => Kind::NullValue(0),
-        Value::Bool(b) => Kind::BoolValue(*b),
-        Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
-        Value::String(s) => Kind::StringValue(s.clone()),
-        Value::Array(a) => Kind::ListValue(prost_types::ListValue { values: a.iter().map(to_proto).collect() }),
-        Value::Object(o) => {
-            Kind::StructValue(prost_types::Struct { fields: o.iter().map(|(k, v)| (k.clone(), to_proto(v))).collect() })
-        }
-    };
-    prost_types::Value { kind: Some(kind) }
+    proto::json::to_value(v.clone())
 }
 
 /// The whole API: every resource, as one OpenAPI service rooted at `/api/v1`.

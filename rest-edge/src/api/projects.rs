@@ -70,7 +70,7 @@ impl MemberRole {
     }
 }
 
-/// A project (SPEC §3).
+/// A project (docs/PRODUCT.md §4).
 #[derive(Debug, Clone, Object)]
 // Unset timestamps are left out rather than null: the schema says string.
 #[oai(rename_all = "snake_case", skip_serializing_if_is_none)]

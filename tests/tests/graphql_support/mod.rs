@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use proto::Services as _;
 use std::net::SocketAddr;
 
 use edge_kit::config::{CORE_GRPC_URL_VAR, Env};
