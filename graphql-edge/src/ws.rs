@@ -12,6 +12,10 @@
 //!   validation) is one `error` message. An id already running → 4409. Limits: subscriptions
 //!   per socket, messages per second (a refused `subscribe` gets an `error`), 64 KiB per message
 //!   (1009).
+//! - **Multiplexing**: a subscription whose result depends only on the event (`events`,
+//!   `configChanged` without `history`) takes each event's result text from the renderings its
+//!   operation shares with every socket running it (`crate::mux`), and sends it straight to the
+//!   socket's writer; its events, authorization and end stay its own.
 //! - **Ends**: the credential's expiry (4403: reconnect with a fresh one and resume with
 //!   `after`), a client that reads too slowly (1013, like realtime-edge), shutdown (1001), a
 //!   peer that stops answering pings (dropped).
@@ -507,6 +511,9 @@ impl SharedOp {
                 self.live.metrics.slow_consumer_closes.increment(1);
                 self.live.too_slow.0.store(true, Ordering::Relaxed);
                 self.live.too_slow.1.notify_waiters();
+                // Wakes the socket's loop even if it was not waiting on the notification yet;
+                // it sees the flag first and closes with 1013.
+                let _ = self.ops_tx.try_send(OpEvent::Complete(self.id.clone()));
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
