@@ -150,3 +150,70 @@ fn only_subscriptions(payload: &Value) -> bool {
 fn request(payload: &Value) -> Option<GqlRequest> {
     serde_json::from_value(payload.clone()).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use proto::v1 as pb;
+    use serde_json::json;
+
+    use super::*;
+
+    const EVENTS: &str = "subscription($c: [String!]!) { events(channels: $c) { seq type payload } }";
+
+    fn shared(plan: Plan) -> (Arc<Operation>, Vec<String>, Option<i64>) {
+        match plan {
+            Plan::Shared { op, channels, after } => (op, channels, after),
+            Plan::Own => panic!("expected a shared plan"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_same_operation_is_shared_and_rendered_once_per_event() {
+        let (schema, _) = crate::schema::build();
+        let renders = Renders::default();
+        let payload = json!({"query": EVENTS, "variables": {"c": ["project:p1"]}});
+        let (a, channels, after) = shared(renders.plan(&schema, &payload).await);
+        assert_eq!((channels, after), (vec!["project:p1".to_owned()], None));
+        let (b, _, _) = shared(renders.plan(&schema, &payload).await);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(renders.len(), 1);
+
+        // Other variables: another operation, with its own arguments.
+        let other = json!({"query": EVENTS, "variables": {"c": ["project:p2"]}});
+        let (c, channels, _) = shared(renders.plan(&schema, &other).await);
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(channels, vec!["project:p2".to_owned()]);
+        assert_eq!(renders.len(), 2);
+        drop(c);
+        assert_eq!(renders.len(), 1);
+
+        let event = Arc::new(SharedEvent::new(pb::Event { seq: 7, r#type: "config.set".into(), ..Default::default() }));
+        let first = a.rendered(&schema, &event).await.expect("no errors");
+        let again = b.rendered(&schema, &event).await.expect("no errors");
+        assert!(Arc::ptr_eq(&first, &again), "rendered once");
+        assert_eq!(first.len(), 1);
+        let body: Value = serde_json::from_str(&first[0]).unwrap();
+        assert_eq!(body, json!({"data": {"events": {"seq": 7, "type": "config.set", "payload": null}}}));
+    }
+
+    #[tokio::test]
+    async fn operations_that_read_per_subscriber_or_are_not_subscriptions_run_on_their_own() {
+        let (schema, _) = crate::schema::build();
+        let renders = Renders::default();
+        let own = [
+            json!({"query": "subscription { configChanged(projectId: \"p\") { seq config { key history { totalCount } } } }"}),
+            json!({"query": "subscription { configChanged(projectId: \"p\") { seq ...H } } fragment H on ConfigChange { config { history { totalCount } } }"}),
+            json!({"query": "subscription { projectChanged(id: \"p\") { seq } }"}),
+            json!({"query": "{ me { id } }"}),
+            json!({"query": "subscription { events(channels: []) { seq } }"}),
+            json!({"query": "subscription { nope }"}),
+            json!({"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "00"}}}),
+        ];
+        for payload in own {
+            assert!(matches!(renders.plan(&schema, &payload).await, Plan::Own), "{payload}");
+        }
+        let shareable = json!({"query": "subscription { configChanged(projectId: \"p\", key: \"k\", after: \"5\") { seq config { key value } } }"});
+        let (_, channels, after) = shared(renders.plan(&schema, &shareable).await);
+        assert_eq!((channels, after), (vec!["project:p".to_owned()], Some(5)));
+    }
+}
