@@ -30,6 +30,7 @@ pub mod error;
 pub mod http;
 pub mod live;
 pub mod loaders;
+pub mod mux;
 pub mod schema;
 pub mod startup;
 pub mod ws;

@@ -67,6 +67,7 @@ impl App {
             metrics: live_metrics,
             sockets: sockets.clone(),
             shutdown: shutdown_rx,
+            renders: Default::default(),
         });
         let graphiql = crate::http::Graphiql(config.graphiql_dir.clone().map(Arc::new));
         let graphql = crate::http::endpoint(schema, persisted, core.clone(), shared, graphiql)

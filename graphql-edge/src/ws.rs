@@ -12,6 +12,10 @@
 //!   validation) is one `error` message. An id already running → 4409. Limits: subscriptions
 //!   per socket, messages per second (a refused `subscribe` gets an `error`), 64 KiB per message
 //!   (1009).
+//! - **Multiplexing**: a subscription whose result depends only on the event (`events`,
+//!   `configChanged` without `history`) takes each event's result text from the renderings its
+//!   operation shares with every socket running it (`crate::mux`), and sends it straight to the
+//!   socket's writer; its events, authorization and end stay its own.
 //! - **Ends**: the credential's expiry (4403: reconnect with a fresh one and resume with
 //!   `after`), a client that reads too slowly (1013, like realtime-edge), shutdown (1001), a
 //!   peer that stops answering pings (dropped).
@@ -41,7 +45,14 @@ use tokio::{
     time::Instant,
 };
 
-use crate::{config::WsLimits, context::Core, live::Live, loaders, schema::AppSchema};
+use crate::{
+    config::WsLimits,
+    context::Core,
+    live::{self, Live},
+    loaders,
+    mux::{Operation, Plan, Renders},
+    schema::{AppSchema, subscription::One},
+};
 
 /// The protocol names a client may ask for in `Sec-WebSocket-Protocol`.
 pub const GRAPHQL_TRANSPORT_WS: &str = "graphql-transport-ws";
@@ -85,6 +96,14 @@ impl Protocol {
             _ => None,
         })
     }
+
+    /// The type of the message that carries a result.
+    fn next_type(self) -> &'static str {
+        match self {
+            Self::TransportWs => "next",
+            Self::Legacy => "data",
+        }
+    }
 }
 
 /// What every socket of this edge shares.
@@ -98,6 +117,8 @@ pub struct WsShared {
     pub sockets: OpenSockets,
     /// Becomes true on shutdown: every socket closes with 1001.
     pub shutdown: watch::Receiver<bool>,
+    /// Event results shared by the sockets running the same operation.
+    pub renders: Renders,
 }
 
 /// What the upgrade request said.
@@ -218,7 +239,11 @@ impl Socket {
     }
 
     fn send(&mut self, message: Value) -> Result<(), End> {
-        match self.out.try_send(Out::Text(message.to_string())) {
+        self.send_text(message.to_string())
+    }
+
+    fn send_text(&mut self, text: String) -> Result<(), End> {
+        match self.out.try_send(Out::Text(text)) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.shared.metrics.slow_consumer_closes.increment(1);
@@ -328,12 +353,9 @@ impl Socket {
                 format!("more than {} messages per second on this connection", self.shared.limits.max_messages_per_sec);
             return self.send_error(&id, &message, crate::error::RATE_LIMITED);
         }
-        let request = match payload.cloned().map(serde_json::from_value::<GqlRequest>) {
-            Some(Ok(r)) => r,
-            _ => return Err(End::Close(close::BAD_REQUEST, "Invalid message received: bad subscribe payload".into())),
+        let Some(payload) = payload.filter(|p| serde_json::from_value::<GqlRequest>((*p).clone()).is_ok()) else {
+            return Err(End::Close(close::BAD_REQUEST, "Invalid message received: bad subscribe payload".into()));
         };
-        let core = Core::new(self.shared.core.channel(), self.creds.snapshot());
-        let (users, members) = loaders::for_request(&core);
         let live = Live {
             core: self.shared.core.clone(),
             hub: self.shared.hub.clone(),
@@ -343,23 +365,48 @@ impl Socket {
             metrics: self.shared.metrics.clone(),
             too_slow: self.too_slow.clone(),
         };
-        let request = request.data(core).data(users).data(members).data(live);
-        let (schema, tx, op_id) = (self.shared.schema.clone(), self.ops_tx.clone(), id.clone());
-        let task = tokio::spawn(async move {
-            let mut responses = schema.execute_stream(request);
-            let mut first = true;
-            while let Some(response) = responses.next().await {
-                if first && is_request_error(&response) {
-                    let _ = tx.send(OpEvent::Error(op_id.clone(), response.errors)).await;
-                    return;
-                }
-                first = false;
-                if tx.send(OpEvent::Next(op_id.clone(), Box::new(response))).await.is_err() {
-                    return;
-                }
+        let task = match self.shared.renders.plan(&self.shared.schema, payload).await {
+            Plan::Shared { op, channels, after } => {
+                let shared = SharedOp {
+                    op,
+                    schema: self.shared.schema.clone(),
+                    id: id.clone(),
+                    protocol: self.protocol,
+                    out: self.out.clone(),
+                    ops_tx: self.ops_tx.clone(),
+                    request_id: self.creds.snapshot().request_id.as_str().to_owned(),
+                    live,
+                };
+                tokio::spawn(shared.run(channels, after))
             }
-            let _ = tx.send(OpEvent::Complete(op_id)).await;
-        });
+            Plan::Own => {
+                let Ok(request) = serde_json::from_value::<GqlRequest>(payload.clone()) else {
+                    return Err(End::Close(
+                        close::BAD_REQUEST,
+                        "Invalid message received: bad subscribe payload".into(),
+                    ));
+                };
+                let core = Core::new(self.shared.core.channel(), self.creds.snapshot());
+                let (users, members) = loaders::for_request(&core);
+                let request = request.data(core).data(users).data(members).data(live);
+                let (schema, tx, op_id) = (self.shared.schema.clone(), self.ops_tx.clone(), id.clone());
+                tokio::spawn(async move {
+                    let mut responses = schema.execute_stream(request);
+                    let mut first = true;
+                    while let Some(response) = responses.next().await {
+                        if first && is_request_error(&response) {
+                            let _ = tx.send(OpEvent::Error(op_id.clone(), response.errors)).await;
+                            return;
+                        }
+                        first = false;
+                        if tx.send(OpEvent::Next(op_id.clone(), Box::new(response))).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = tx.send(OpEvent::Complete(op_id)).await;
+                })
+            }
+        };
         self.ops.insert(id, task.abort_handle());
         Ok(())
     }
@@ -379,9 +426,8 @@ impl Socket {
                     return Ok(());
                 }
                 crate::error::finish(&mut response, self.creds.snapshot().request_id.as_str());
-                let payload = serde_json::to_value(&*response).unwrap_or(Value::Null);
-                let kind = if self.protocol == Protocol::TransportWs { "next" } else { "data" };
-                self.send(json!({"type": kind, "id": id, "payload": payload}))
+                let text = message_text(self.protocol.next_type(), &id, &*response);
+                self.send_text(text)
             }
             OpEvent::Error(id, errors) => {
                 if self.ops.remove(&id).is_none() {
@@ -389,13 +435,11 @@ impl Socket {
                 }
                 let mut response = GqlResponse::from_errors(errors);
                 crate::error::finish(&mut response, self.creds.snapshot().request_id.as_str());
-                let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
-                match self.protocol {
-                    Protocol::TransportWs => self.send(json!({"type": "error", "id": id, "payload": errors})),
-                    Protocol::Legacy => {
-                        self.send(json!({"type": "error", "id": id, "payload": errors.get(0).cloned()}))
-                    }
-                }
+                let text = match self.protocol {
+                    Protocol::TransportWs => message_text("error", &id, &response.errors),
+                    Protocol::Legacy => message_text("error", &id, &response.errors.first()),
+                };
+                self.send_text(text)
             }
             OpEvent::Complete(id) => {
                 if self.ops.remove(&id).is_none() {
@@ -405,6 +449,89 @@ impl Socket {
             }
         }
     }
+}
+
+/// A multiplexed subscription: this subscriber's own event stream, each event's result taken
+/// from its operation's shared renderings and sent straight to the socket's writer.
+struct SharedOp {
+    op: Arc<Operation>,
+    schema: AppSchema,
+    id: String,
+    protocol: Protocol,
+    out: mpsc::Sender<Out>,
+    ops_tx: mpsc::Sender<OpEvent>,
+    request_id: String,
+    live: Live,
+}
+
+impl SharedOp {
+    async fn run(self, channels: Vec<String>, after: Option<i64>) {
+        let mut events = std::pin::pin!(live::events(&self.live, channels, after));
+        while let Some(item) = events.next().await {
+            let sent = match item {
+                Ok(event) => match self.op.rendered(&self.schema, &event).await {
+                    Some(payloads) => payloads.iter().all(|payload| self.send_payload(payload)),
+                    // Its result carries errors, which name this subscriber's request.
+                    None => self.send_own(One::Event(event)).await,
+                },
+                Err(end) => self.send_own(One::End(end)).await,
+            };
+            if !sent {
+                return;
+            }
+        }
+        let _ = self.ops_tx.send(OpEvent::Complete(self.id.clone())).await;
+    }
+
+    async fn send_own(&self, one: One) -> bool {
+        self.op.execute(&self.schema, one).await.into_iter().all(|mut response| {
+            crate::error::finish(&mut response, &self.request_id);
+            self.send_text(message_text(self.protocol.next_type(), &self.id, &response))
+        })
+    }
+
+    fn send_payload(&self, payload: &str) -> bool {
+        let mut text = String::with_capacity(payload.len() + self.id.len() + 48);
+        text.push_str(r#"{"type":""#);
+        text.push_str(self.protocol.next_type());
+        text.push_str(r#"","id":"#);
+        text.push_str(&serde_json::to_string(&self.id).unwrap_or_default());
+        text.push_str(r#","payload":"#);
+        text.push_str(payload);
+        text.push('}');
+        self.send_text(text)
+    }
+
+    /// Like [`Socket::send_text`], from the operation's task: a full queue closes the socket
+    /// with 1013 (the socket's loop closes it when told).
+    fn send_text(&self, text: String) -> bool {
+        match self.out.try_send(Out::Text(text)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.live.metrics.slow_consumer_closes.increment(1);
+                self.live.too_slow.0.store(true, Ordering::Relaxed);
+                self.live.too_slow.1.notify_waiters();
+                // Wakes the socket's loop even if it was not waiting on the notification yet;
+                // it sees the flag first and closes with 1013.
+                let _ = self.ops_tx.try_send(OpEvent::Complete(self.id.clone()));
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// A protocol message with a payload, serialised straight to its text (no intermediate tree).
+#[derive(serde::Serialize)]
+struct WireMessage<'a, P> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    id: &'a str,
+    payload: &'a P,
+}
+
+fn message_text<P: serde::Serialize>(kind: &str, id: &str, payload: &P) -> String {
+    serde_json::to_string(&WireMessage { kind, id, payload }).unwrap_or_default()
 }
 
 /// A request error (the document does not parse or validate, its variables do not coerce, a

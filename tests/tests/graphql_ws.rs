@@ -480,3 +480,196 @@ async fn expiry_closes_the_socket_and_logout_ends_its_subscriptions() {
     }
     assert_eq!(c.recv().await, json!({"type": "complete", "id": "mine"}));
 }
+
+/// The next message for subscription `id` (others are skipped).
+async fn next_of(c: &mut Client, id: &str) -> Value {
+    loop {
+        let m = c.recv().await;
+        if m["id"] == id {
+            return m;
+        }
+    }
+}
+
+/// The last message of each subscription before the socket goes quiet (waiting for the first).
+async fn last_of_each(c: &mut Client) -> std::collections::HashMap<String, Value> {
+    let mut last = std::collections::HashMap::new();
+    let first = c.recv().await;
+    last.insert(first["id"].as_str().unwrap_or_default().to_owned(), first);
+    while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(500), c.ws.next()).await {
+        let v: Value = serde_json::from_str(&t).unwrap();
+        last.insert(v["id"].as_str().unwrap_or_default().to_owned(), v);
+    }
+    last
+}
+
+/// Writes config entries until each of `clients` has received an event for subscription `id`
+/// (the subscriptions are live once core-svc authorized them); returns the seq of the last write.
+async fn until_live(core: &TestCore, token: &str, project_id: &str, clients: &mut [&mut Client], id: &str) -> i64 {
+    let mut live = vec![false; clients.len()];
+    for i in 0..50 {
+        set_config(core, token, project_id, "warm", json!(i)).await;
+        for (n, c) in clients.iter_mut().enumerate() {
+            while let Ok(Some(Ok(Message::Text(t)))) =
+                tokio::time::timeout(Duration::from_millis(100), c.ws.next()).await
+            {
+                let m: Value = serde_json::from_str(&t).unwrap();
+                if m["id"] == id && m["type"] == "next" {
+                    live[n] = true;
+                }
+            }
+        }
+        if live.iter().all(|l| *l) {
+            let events = core.wait_events(token, &format!("channel = \"project:{project_id}\""), 1).await;
+            return events.iter().map(|e| e.seq).max().unwrap_or_default();
+        }
+    }
+    panic!("subscriptions not live: {live:?}");
+}
+
+const ALL_EVENT_FIELDS: &str = "subscription($c: [String!]!) { events(channels: $c) { seq id type channel channels actorId resourceType resourceId payload occurredAt requestId } }";
+
+#[tokio::test]
+async fn sockets_running_the_same_operation_get_the_same_results_and_stay_authorized_each() {
+    let core = spawn_core().await;
+    let admin = core.admin_token().await;
+    let (_owner, owner_token) = core.user(&admin, "gws-mux-owner").await;
+    let (member, member_token) = core.user(&admin, "gws-mux-member").await;
+    let (_outsider, outsider_token) = core.user(&admin, "gws-mux-outsider").await;
+    let project = core.project(&owner_token, "gws-mux").await;
+    let membership = core.add_member(&owner_token, &project.id, &member.id, pb::MemberRole::Viewer).await;
+    let edge = edge(&core, &[]).await;
+    let vars = json!({"c": [format!("project:{}", project.id)]});
+
+    let mut a = Client::acked(&edge, &owner_token).await;
+    let mut b = Client::acked(&edge, &member_token).await;
+    a.subscribe("s", ALL_EVENT_FIELDS, vars.clone()).await;
+    b.subscribe("s", ALL_EVENT_FIELDS, vars.clone()).await;
+    until_live(&core, &owner_token, &project.id, &mut [&mut a, &mut b], "s").await;
+
+    // A non-member running the very same operation is refused, by core-svc, for itself.
+    let mut c = Client::acked(&edge, &outsider_token).await;
+    c.subscribe("s", ALL_EVENT_FIELDS, vars.clone()).await;
+    let refused = next_of(&mut c, "s").await;
+    let code = refused["payload"]["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_owned();
+    assert!(code == "NOT_FOUND" || code == "FORBIDDEN", "{refused}");
+    assert_eq!(next_of(&mut c, "s").await["type"], "complete");
+
+    // Both members get every event, with the same result.
+    for i in 0..3 {
+        set_config(&core, &owner_token, &project.id, "shared", json!({"n": i})).await;
+        let (x, y) = (next_of(&mut a, "s").await, next_of(&mut b, "s").await);
+        assert_eq!(x["type"], "next", "{x}");
+        assert_eq!(x["payload"], y["payload"]);
+        assert_eq!(x["payload"]["data"]["events"]["payload"]["key"], "shared", "{x}");
+        assert!(x["payload"].get("errors").is_none(), "{x}");
+    }
+
+    // The removed member's subscription ends with NOT_FOUND; the owner's goes on.
+    core.members()
+        .remove_member(authed(pb::RemoveMemberRequest { id: membership.id, ..Default::default() }, &owner_token))
+        .await
+        .expect("remove member");
+    let mut ended = None;
+    for _ in 0..20 {
+        let m = next_of(&mut b, "s").await;
+        if m["payload"].get("errors").is_some() {
+            ended = Some(m);
+            break;
+        }
+    }
+    let ended = ended.expect("the removed member's subscription ends");
+    assert_eq!(ended["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{ended}");
+    assert_eq!(next_of(&mut b, "s").await["type"], "complete");
+    let seq = set_config(&core, &owner_token, &project.id, "after-removal", json!(1)).await;
+    assert!(seq > 0);
+    loop {
+        let m = next_of(&mut a, "s").await;
+        assert_eq!(m["type"], "next", "{m}");
+        if m["payload"]["data"]["events"]["payload"]["key"] == "after-removal" {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn aliases_fragments_directives_and_variables_give_each_operation_its_own_result() {
+    let core = spawn_core().await;
+    let admin = core.admin_token().await;
+    let (_u, token) = core.user(&admin, "gws-mux-ops").await;
+    let project = core.project(&token, "gws-mux-ops").await;
+    let edge = edge(&core, &[]).await;
+    let channel = format!("project:{}", project.id);
+
+    let aliased = "subscription($c: [String!]!) { e: events(channels: $c) { s: seq ...F } } fragment F on Event { kind: type __typename }";
+    let directed = "subscription($c: [String!]!, $t: Boolean!) { events(channels: $c) { seq type @include(if: $t) } }";
+    let mut a = Client::acked(&edge, &token).await;
+    let mut b = Client::acked(&edge, &token).await;
+    a.subscribe("aliased", aliased, json!({"c": [channel]})).await;
+    a.subscribe("with", directed, json!({"c": [channel], "t": true})).await;
+    b.subscribe("without", directed, json!({"c": [channel], "t": false})).await;
+    b.subscribe("plain", EVENTS, json!({"c": [channel]})).await;
+    until_live(&core, &token, &project.id, &mut [&mut a], "aliased").await;
+    until_live(&core, &token, &project.id, &mut [&mut a], "with").await;
+    until_live(&core, &token, &project.id, &mut [&mut b], "without").await;
+    until_live(&core, &token, &project.id, &mut [&mut b], "plain").await;
+
+    let seq = set_config(&core, &token, &project.id, "ops", json!(true)).await;
+    assert!(seq > 0);
+    let (last_a, last_b) = (last_of_each(&mut a).await, last_of_each(&mut b).await);
+    let m = &last_a["aliased"];
+    assert_eq!(m["payload"]["data"]["e"]["kind"], "config.set", "{m}");
+    assert_eq!(m["payload"]["data"]["e"]["__typename"], "Event", "{m}");
+    assert!(m["payload"]["data"]["e"]["s"].as_i64().is_some(), "{m}");
+    let m = &last_a["with"];
+    assert_eq!(m["payload"]["data"]["events"]["type"], "config.set", "{m}");
+    let m = &last_b["without"];
+    assert!(m["payload"]["data"]["events"].get("type").is_none(), "{m}");
+    assert!(m["payload"]["data"]["events"]["seq"].as_i64().is_some(), "{m}");
+    let m = &last_b["plain"];
+    assert_eq!(m["payload"]["data"]["events"]["type"], "config.set", "{m}");
+}
+
+#[tokio::test]
+async fn config_changed_with_history_is_read_per_subscriber_and_without_it_is_shared() {
+    let core = spawn_core().await;
+    let admin = core.admin_token().await;
+    let (_u, token) = core.user(&admin, "gws-mux-config").await;
+    let project = core.project(&token, "gws-mux-config").await;
+    let edge = edge(&core, &[]).await;
+    let with_history = "subscription($p: ID!) { configChanged(projectId: $p, key: \"k\") { seq config { key value history(first: 5) { totalCount } } } }";
+    let without =
+        "subscription($p: ID!) { configChanged(projectId: $p, key: \"k\") { seq type config { key value } } }";
+    let mut c = Client::acked(&edge, &token).await;
+    c.subscribe("h", with_history, json!({"p": project.id})).await;
+    c.subscribe("n", without, json!({"p": project.id})).await;
+    // Live once an event arrived on both (writes to other keys give nothing: write "k").
+    let mut seen = (false, false);
+    for i in 0..50 {
+        set_config(&core, &token, &project.id, "k", json!(i)).await;
+        while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(100), c.ws.next()).await {
+            let m: Value = serde_json::from_str(&t).unwrap();
+            assert_eq!(m["type"], "next", "{m}");
+            assert!(m["payload"].get("errors").is_none(), "{m}");
+            if m["id"] == "h" {
+                let history = &m["payload"]["data"]["configChanged"]["config"]["history"]["totalCount"];
+                assert!(history.as_i64().is_some_and(|n| n >= 1), "{m}");
+                seen.0 = true;
+            } else {
+                assert_eq!(m["payload"]["data"]["configChanged"]["type"], "config.set", "{m}");
+                assert_eq!(m["payload"]["data"]["configChanged"]["config"]["key"], "k", "{m}");
+                seen.1 = true;
+            }
+        }
+        if seen == (true, true) {
+            break;
+        }
+    }
+    assert_eq!(seen, (true, true));
+    // Another key's change gives neither anything.
+    set_config(&core, &token, &project.id, "other", json!(1)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.send(json!({"type": "ping"})).await;
+    let m = c.recv().await;
+    assert_eq!(m["type"], "pong", "{m}");
+}

@@ -86,16 +86,25 @@ pub struct SharedEvent {
     /// The edge's rendering of the event, made once for all its clients (realtime-edge's JSON
     /// frame body), see [`SharedEvent::rendered`].
     rendered: std::sync::OnceLock<String>,
+    /// The payload as JSON, converted once for all clients (graphql-edge's `payload` field),
+    /// see [`SharedEvent::payload_json`].
+    payload_json: std::sync::OnceLock<serde_json::Value>,
 }
 
 impl SharedEvent {
     pub fn new(event: pb::Event) -> Self {
-        Self { seq: event.seq, event, rendered: std::sync::OnceLock::new() }
+        Self { seq: event.seq, event, rendered: std::sync::OnceLock::new(), payload_json: std::sync::OnceLock::new() }
     }
 
     /// `render(event)`, computed by the first client that asks and shared with the others.
     pub fn rendered(&self, render: impl FnOnce(&pb::Event) -> String) -> &str {
         self.rendered.get_or_init(|| render(&self.event))
+    }
+
+    /// `convert(event)` (the payload as JSON), computed by the first client that asks and
+    /// shared with the others.
+    pub fn payload_json(&self, convert: impl FnOnce(&pb::Event) -> serde_json::Value) -> &serde_json::Value {
+        self.payload_json.get_or_init(|| convert(&self.event))
     }
 }
 

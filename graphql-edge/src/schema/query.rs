@@ -388,7 +388,7 @@ impl Query {
             super::types::Totals { total_count: r.total_size },
         );
         conn.edges
-            .extend(events.into_iter().map(|e| async_graphql::connection::Edge::new(e.seq.to_string(), Event(e))));
+            .extend(events.into_iter().map(|e| async_graphql::connection::Edge::new(e.seq.to_string(), Event::new(e))));
         Ok(conn)
     }
 }

@@ -3,8 +3,11 @@
 //! `after` first, and ends with an error (`extensions.code` FORBIDDEN, NOT_FOUND or
 //! UNAUTHENTICATED) when the caller loses access — core-svc decides, as for reads.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use async_graphql::{Context, ID, Result, SimpleObject};
-use futures::{Stream, StreamExt};
+use edge_kit::{CoreError, live::SharedEvent};
+use futures::{StreamExt, stream::BoxStream};
 use proto::Services as _;
 use proto::v1 as pb;
 
@@ -45,6 +48,50 @@ pub struct ConfigChange {
     pub config: ConfigEntry,
 }
 
+/// In a request's data: the subscription field runs on this one item instead of its live stream
+/// and yields what it would have yielded for it. The edge renders an event this way once for
+/// every socket running the same operation (see `crate::mux`), through the real schema, so
+/// aliases, fragments, directives, `__typename` and error shapes stay async-graphql's.
+pub enum One {
+    Event(Arc<SharedEvent>),
+    /// The subscription's end (access lost, client too slow), rendered for one subscriber.
+    End(CoreError),
+}
+
+/// In a request's data: each subscription field reports its coerced, validated arguments and
+/// whether its result depends only on the event (so one rendering serves every subscriber), and
+/// yields nothing.
+#[derive(Default, Clone)]
+pub struct Probe(Arc<Mutex<Vec<Probed>>>);
+
+/// What [`Probe`] learnt of one subscription field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probed {
+    pub channels: Vec<String>,
+    pub after: Option<i64>,
+    /// The result depends only on the event: no field under it calls core-svc.
+    pub shareable: bool,
+}
+
+impl Probe {
+    fn report(&self, probed: Probed) -> BoxStream<'static, Result<Nothing>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(probed);
+        futures::stream::empty().boxed()
+    }
+
+    /// The fields the operation subscribes to.
+    pub fn fields(&self) -> Vec<Probed> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// An item of a stream that yields none.
+enum Nothing {}
+
+fn cast<T: Send + 'static>(s: BoxStream<'static, Result<Nothing>>) -> BoxStream<'static, Result<T>> {
+    s.map(|r| r.map(|n| match n {})).boxed()
+}
+
 fn live<'a>(ctx: &Context<'a>) -> Result<&'a Live> {
     ctx.data_opt::<Live>()
         .ok_or_else(|| bad_input("subscription", "subscriptions are served over the WebSocket of /graphql"))
@@ -65,13 +112,24 @@ impl Subscription {
         ctx: &Context<'_>,
         channels: Vec<String>,
         after: Option<ID>,
-    ) -> Result<impl Stream<Item = Result<Event>> + use<>> {
+    ) -> Result<BoxStream<'static, Result<Event>>> {
         if channels.is_empty() || channels.len() > MAX_CHANNELS {
             return Err(bad_input("channels", format!("give 1 to {MAX_CHANNELS} channels")));
         }
         let after = after_seq(after.as_ref())?;
+        // Every field of `Event` is plain data: one rendering serves every subscriber.
+        if let Some(probe) = ctx.data_opt::<Probe>() {
+            return Ok(cast(probe.report(Probed { channels, after, shareable: true })));
+        }
+        if let Some(one) = ctx.data_opt::<One>() {
+            let item = match one {
+                One::Event(e) => Ok(Event(e.clone())),
+                One::End(err) => Err(error::from_core_error(err.clone())),
+            };
+            return Ok(futures::stream::iter([item]).boxed());
+        }
         let stream = live::events(live(ctx)?, channels, after);
-        Ok(stream.map(|r| r.map(|e| Event(e.event.clone())).map_err(error::from_core_error)))
+        Ok(stream.map(|r| r.map(Event).map_err(error::from_core_error)).boxed())
     }
 
     /// The project after each change to it, as the subscriber sees it.
@@ -80,10 +138,15 @@ impl Subscription {
         ctx: &Context<'_>,
         id: ID,
         after: Option<ID>,
-    ) -> Result<impl Stream<Item = Result<ProjectChange>> + use<>> {
+    ) -> Result<BoxStream<'static, Result<ProjectChange>>> {
         let after = after_seq(after.as_ref())?;
-        let core = core(ctx).clone();
         let project_id = id.to_string();
+        // The project is read with each subscriber's credentials: never shared.
+        if let Some(probe) = ctx.data_opt::<Probe>() {
+            let channels = vec![format!("project:{project_id}")];
+            return Ok(cast(probe.report(Probed { channels, after, shareable: false })));
+        }
+        let core = core(ctx).clone();
         let stream = live::events(live(ctx)?, vec![format!("project:{project_id}")], after);
         Ok(stream
             .filter_map(move |r| {
@@ -127,11 +190,17 @@ impl Subscription {
         project_id: ID,
         key: Option<String>,
         after: Option<ID>,
-    ) -> Result<impl Stream<Item = Result<ConfigChange>> + use<>> {
+    ) -> Result<BoxStream<'static, Result<ConfigChange>>> {
         let after = after_seq(after.as_ref())?;
-        let stream = live::events(live(ctx)?, vec![format!("project:{}", project_id.as_str())], after);
-        Ok(stream.flat_map(move |r| {
-            let changes: Vec<Result<ConfigChange>> = match r {
+        let channels = vec![format!("project:{}", project_id.as_str())];
+        // Only `config { history }` calls core-svc (with the subscriber's credentials); without
+        // it the result depends only on the event.
+        if let Some(probe) = ctx.data_opt::<Probe>() {
+            let shareable = !ctx.look_ahead().field("config").field("history").exists();
+            return Ok(cast(probe.report(Probed { channels, after, shareable })));
+        }
+        let changes = move |r: Result<Arc<SharedEvent>, CoreError>| -> Vec<Result<ConfigChange>> {
+            match r {
                 Err(err) => vec![Err(error::from_core_error(err))],
                 Ok(e) => convert::config_changes(&e.event)
                     .into_iter()
@@ -140,8 +209,16 @@ impl Subscription {
                         Ok(ConfigChange { seq: e.seq, event_type: e.event.r#type.clone(), config: ConfigEntry(c) })
                     })
                     .collect(),
+            }
+        };
+        if let Some(one) = ctx.data_opt::<One>() {
+            let item = match one {
+                One::Event(e) => Ok(e.clone()),
+                One::End(err) => Err(err.clone()),
             };
-            futures::stream::iter(changes)
-        }))
+            return Ok(futures::stream::iter(changes(item)).boxed());
+        }
+        let stream = live::events(live(ctx)?, channels, after);
+        Ok(stream.flat_map(move |r| futures::stream::iter(changes(r))).boxed())
     }
 }

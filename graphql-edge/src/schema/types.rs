@@ -9,6 +9,7 @@ use async_graphql::{
     dataloader::DataLoader,
 };
 use chrono::{DateTime, Utc};
+use edge_kit::live::SharedEvent;
 use proto::v1 as pb;
 use serde_json::Value as JsonValue;
 
@@ -535,45 +536,52 @@ impl Setting {
     }
 }
 
-/// An entry of the event log.
-pub struct Event(pub pb::Event);
+/// An entry of the event log: shared, not copied, by every subscriber that receives it.
+pub struct Event(pub Arc<SharedEvent>);
+
+impl Event {
+    pub fn new(event: pb::Event) -> Self {
+        Self(Arc::new(SharedEvent::new(event)))
+    }
+}
 
 #[Object]
 impl Event {
     /// Position in the total order of events; resume with `events(after: <seq>)`.
     async fn seq(&self) -> i64 {
-        self.0.seq
+        self.0.event.seq
     }
     async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.0.event.id.clone())
     }
     #[graphql(name = "type")]
     async fn event_type(&self) -> &str {
-        &self.0.r#type
+        &self.0.event.r#type
     }
     async fn channel(&self) -> &str {
-        &self.0.channel
+        &self.0.event.channel
     }
     async fn channels(&self) -> &[String] {
-        &self.0.channels
+        &self.0.event.channels
     }
     async fn actor_id(&self) -> ID {
-        ID(self.0.actor_id.clone())
+        ID(self.0.event.actor_id.clone())
     }
     async fn resource_type(&self) -> &str {
-        self.0.resource.as_ref().map_or("", |r| r.r#type.as_str())
+        self.0.event.resource.as_ref().map_or("", |r| r.r#type.as_str())
     }
     async fn resource_id(&self) -> ID {
-        ID(self.0.resource.as_ref().map(|r| r.id.clone()).unwrap_or_default())
+        ID(self.0.event.resource.as_ref().map(|r| r.id.clone()).unwrap_or_default())
     }
     async fn payload(&self) -> Json<JsonValue> {
-        Json(self.0.payload.clone().map_or(JsonValue::Null, convert::struct_to_json))
+        // Converted once per event, whatever the number of subscribers.
+        Json(self.0.payload_json(|e| e.payload.clone().map_or(JsonValue::Null, convert::struct_to_json)).clone())
     }
     async fn occurred_at(&self) -> Option<DateTime<Utc>> {
-        convert::time(self.0.occur_time)
+        convert::time(self.0.event.occur_time)
     }
     async fn request_id(&self) -> &str {
-        &self.0.request_id
+        &self.0.event.request_id
     }
 }
 
