@@ -190,6 +190,25 @@ impl TestCore {
     }
 
     /// Creates a project as `token`'s user.
+    /// Sets config `key` of a project as `token`'s user; panics with the status if refused.
+    pub async fn set_config(&self, token: &str, project_id: &str, key: &str, v: serde_json::Value) -> pb::Config {
+        self.configs()
+            .set_config(authed(
+                pb::SetConfigRequest {
+                    project_id: project_id.into(),
+                    key: key.into(),
+                    value: Some(value(v)),
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("set {key}: {e:?}"))
+            .into_inner()
+            .config
+            .unwrap()
+    }
+
     pub async fn project(&self, token: &str, slug_prefix: &str) -> pb::Project {
         let slug = format!("{slug_prefix}-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
         self.projects()

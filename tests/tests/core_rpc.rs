@@ -111,24 +111,6 @@ impl EventLog {
     }
 }
 
-async fn set_config(core: &TestCore, token: &str, project_id: &str, key: &str, v: serde_json::Value) -> pb::Config {
-    core.configs()
-        .set_config(authed(
-            pb::SetConfigRequest {
-                project_id: project_id.into(),
-                key: key.into(),
-                value: Some(value(v)),
-                ..Default::default()
-            },
-            token,
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("set {key}: {e:?}"))
-        .into_inner()
-        .config
-        .unwrap()
-}
-
 fn set_req(project_id: &str, key: &str, v: serde_json::Value, etag: &str) -> pb::SetConfigRequest {
     pb::SetConfigRequest {
         project_id: project_id.into(),
@@ -616,8 +598,8 @@ async fn archived_project_is_read_only_until_unarchived() {
     let (bob, bob_token) = core.user(&admin, "bob").await;
     let (carol, _) = core.user(&admin, "carol").await;
     let p = core.project(&bob_token, "arch").await;
-    let cfg = set_config(&core, &bob_token, &p.id, "k", json!(1)).await;
-    set_config(&core, &bob_token, &p.id, "k", json!(2)).await;
+    let cfg = core.set_config(&bob_token, &p.id, "k", json!(1)).await;
+    core.set_config(&bob_token, &p.id, "k", json!(2)).await;
     let (dave, _) = core.user(&admin, "dave").await;
     let member = core.add_member(&bob_token, &p.id, &dave.id, pb::MemberRole::Viewer).await;
     let mut log = EventLog::new(&core).await;
@@ -735,7 +717,7 @@ async fn archived_project_is_read_only_until_unarchived() {
         .unwrap();
     assert_eq!((active.status, active.version), (pb::ProjectStatus::Active as i32, 3));
     log.expect("UnarchiveProject", &["project.unarchived"]).await;
-    let c = set_config(&core, &bob_token, &p.id, "k", json!(3)).await;
+    let c = core.set_config(&bob_token, &p.id, "k", json!(3)).await;
     assert_eq!(c.version, 3);
     log.expect("SetConfig after unarchive", &["config.set"]).await;
 
@@ -760,8 +742,8 @@ async fn delete_project_returns_before_state_and_removes_its_data() {
     let (owner, token) = core.user(&admin, "owner").await;
     let (viewer, _) = core.user(&admin, "viewer").await;
     let p = core.project(&token, "del").await;
-    let c1 = set_config(&core, &token, &p.id, "a", json!("x")).await;
-    set_config(&core, &token, &p.id, "b", json!([1, 2])).await;
+    let c1 = core.set_config(&token, &p.id, "a", json!("x")).await;
+    core.set_config(&token, &p.id, "b", json!([1, 2])).await;
     core.add_member(&token, &p.id, &viewer.id, pb::MemberRole::Viewer).await;
     let p = core
         .projects()
@@ -1216,7 +1198,7 @@ async fn config_versions_revisions_and_rollback() {
     log.none("DeleteConfig of a deleted key").await;
 
     // set again → v4: the count continues, the entry is live again.
-    let v4 = set_config(&core, &token, &p.id, "feature.flag_x", json!(4)).await;
+    let v4 = core.set_config(&token, &p.id, "feature.flag_x", json!(4)).await;
     assert_eq!((v4.id.as_str(), v4.version), (v1.id.as_str(), 4));
     assert!(v4.delete_time.is_none());
     log.expect("SetConfig on a deleted key", &["config.set"]).await;
@@ -1366,7 +1348,7 @@ async fn config_validation_and_conflicts() {
     let core = spawn_core().await;
     let admin = core.admin_token().await;
     let p = core.project(&admin, "cval").await;
-    let existing = set_config(&core, &admin, &p.id, "existing", json!(1)).await;
+    let existing = core.set_config(&admin, &p.id, "existing", json!(1)).await;
     let mut log = EventLog::new(&core).await;
     let set = async |req: pb::SetConfigRequest| core.configs().set_config(authed(req, &admin)).await;
 
@@ -1476,7 +1458,7 @@ async fn import_is_all_or_nothing() {
     let core = spawn_core().await;
     let admin = core.admin_token().await;
     let p = core.project(&admin, "imp").await;
-    let old = set_config(&core, &admin, &p.id, "old", json!("v1")).await;
+    let old = core.set_config(&admin, &p.id, "old", json!("v1")).await;
     let mut log = EventLog::new(&core).await;
     let entry = |key: &str, v: Option<serde_json::Value>| pb::import_configs_request::Entry {
         key: key.into(),
@@ -1597,19 +1579,19 @@ async fn effective_config_and_its_etag_follow_writes() {
 
     let (v0, e0) = effective().await;
     assert_eq!(v0, json!({}));
-    set_config(&core, &admin, &p.id, "a", json!(1)).await;
-    let b = set_config(&core, &admin, &p.id, "b", json!({"x": [1, "two", null]})).await;
+    core.set_config(&admin, &p.id, "a", json!(1)).await;
+    let b = core.set_config(&admin, &p.id, "b", json!({"x": [1, "two", null]})).await;
     let (v1, e1) = effective().await;
     assert_eq!(v1, json!({"a": 1, "b": {"x": [1, "two", null]}}));
     assert_ne!(e1, e0);
     assert_eq!(effective().await.1, e1, "the etag is stable while nothing changes");
 
-    set_config(&core, &admin, &p.id, "a", json!(2)).await;
+    core.set_config(&admin, &p.id, "a", json!(2)).await;
     let (v2, e2) = effective().await;
     assert_eq!(v2["a"], 2);
     assert_ne!(e2, e1);
     // Writing the same value again is still a new version, hence a new etag.
-    set_config(&core, &admin, &p.id, "a", json!(2)).await;
+    core.set_config(&admin, &p.id, "a", json!(2)).await;
     let (_, e3) = effective().await;
     assert_ne!(e3, e2);
 
@@ -1633,7 +1615,7 @@ async fn effective_config_and_its_etag_follow_writes() {
 
     // Another project's config does not change this etag.
     let other = core.project(&admin, "eff2").await;
-    set_config(&core, &admin, &other.id, "a", json!(1)).await;
+    core.set_config(&admin, &other.id, "a", json!(1)).await;
     assert_eq!(effective().await.1, e5);
 
     let get = |id: &str| authed(pb::GetEffectiveConfigRequest { project_id: id.into() }, &viewer_token);
@@ -1749,7 +1731,7 @@ async fn settings_set_get_list_delete_and_known_keys() {
 
     // A project config is not a setting and vice versa.
     let p = core.project(&admin, "notset").await;
-    let c = set_config(&core, &admin, &p.id, "ui.theme", json!("project")).await;
+    let c = core.set_config(&admin, &p.id, "ui.theme", json!("project")).await;
     log.take().await;
     expect_not_found(core.settings().get_setting(get(&c.id)).await);
     expect_not_found(
@@ -1791,8 +1773,8 @@ async fn events_list_get_and_filter() {
     let admin = core.admin_token().await;
     let admin_id = core.auth().get_me(authed(pb::GetMeRequest {}, &admin)).await.unwrap().into_inner().user.unwrap().id;
     let p = core.project(&admin, "evt").await;
-    let a = set_config(&core, &admin, &p.id, "a", json!(1)).await;
-    let b = set_config(&core, &admin, &p.id, "b", json!(1)).await;
+    let a = core.set_config(&admin, &p.id, "a", json!(1)).await;
+    let b = core.set_config(&admin, &p.id, "b", json!(1)).await;
     // A client-chosen request id is recorded with the event.
     let mut req = authed(set_req(&p.id, "a", json!(2), ""), &admin);
     req.metadata_mut().insert("x-request-id", "req-evt-test-1".parse().unwrap());
@@ -1963,7 +1945,7 @@ async fn pagination_walks_to_the_end() {
     // The same walk over configs, users and members.
     let p = core.project(&admin, "pagecfg").await;
     for i in 0..5 {
-        set_config(&core, &admin, &p.id, &format!("k{i}"), json!(i)).await;
+        core.set_config(&admin, &p.id, &format!("k{i}"), json!(i)).await;
     }
     let pages = walk_pages(|page_token| {
         let mut client = core.configs();
@@ -2112,8 +2094,8 @@ async fn list_filters() {
 
     // Configs: deleted entries only when the filter asks about `deleted`.
     let p = core.project(&admin, "cfilter").await;
-    set_config(&core, &admin, &p.id, "live", json!(1)).await;
-    let gone = set_config(&core, &admin, &p.id, "was-deleted", json!(1)).await;
+    core.set_config(&admin, &p.id, "live", json!(1)).await;
+    let gone = core.set_config(&admin, &p.id, "was-deleted", json!(1)).await;
     core.configs()
         .delete_config(authed(pb::DeleteConfigRequest { id: gone.id.clone(), etag: String::new() }, &admin))
         .await
@@ -2176,7 +2158,7 @@ async fn every_rpc_requires_valid_credentials() {
     let core = spawn_core().await;
     let admin = core.admin_token().await;
     let p = core.project(&admin, "unauth").await;
-    let c = set_config(&core, &admin, &p.id, "k", json!(1)).await;
+    let c = core.set_config(&admin, &p.id, "k", json!(1)).await;
     let mut log = EventLog::new(&core).await;
     let id = random_id();
     let (mut u, mut s, mut pr) = (core.users(), core.settings(), core.projects());

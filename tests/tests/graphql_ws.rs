@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use graphql_edge::config::{WS_INIT_TIMEOUT_SECS_VAR, WS_MAX_SUBSCRIPTIONS_VAR, WS_SEND_QUEUE_VAR};
 use serde_json::{Value, json};
-use tests::{TestCore, api as pb, authed, edges::Edge, spawn_core, value};
+use tests::{TestCore, api as pb, authed, edges::Edge, spawn_core};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
@@ -85,25 +85,6 @@ impl Client {
 
 const EVENTS: &str = "subscription($c: [String!]!, $after: ID) { events(channels: $c, after: $after) { seq type } }";
 
-async fn set_config(core: &TestCore, token: &str, project_id: &str, key: &str, v: Value) -> i64 {
-    core.configs()
-        .set_config(authed(
-            pb::SetConfigRequest {
-                project_id: project_id.into(),
-                key: key.into(),
-                value: Some(value(v)),
-                ..Default::default()
-            },
-            token,
-        ))
-        .await
-        .expect("set config")
-        .into_inner()
-        .config
-        .unwrap()
-        .version
-}
-
 async fn metric(edge: &Edge, name: &str) -> f64 {
     let text = reqwest::get(format!("http://{}/metrics", edge.addr)).await.unwrap().text().await.unwrap();
     text.lines()
@@ -130,7 +111,7 @@ async fn pings_are_answered_and_complete_stops_a_subscription() {
     // The subscription is live once core-svc authorized it: write until its event arrives.
     let mut first = None;
     for i in 0..50 {
-        set_config(&core, &token, &project.id, "k", json!(i)).await;
+        core.set_config(&token, &project.id, "k", json!(i)).await;
         if let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(200), c.ws.next()).await {
             first = Some(serde_json::from_str::<Value>(&t).unwrap());
             break;
@@ -151,7 +132,7 @@ async fn pings_are_answered_and_complete_stops_a_subscription() {
         }
         assert_eq!(m["id"], "s1", "{m}");
     }
-    set_config(&core, &token, &project.id, "k", json!("after complete")).await;
+    core.set_config(&token, &project.id, "k", json!("after complete")).await;
     c.send(json!({"type": "ping"})).await;
     assert_eq!(c.recv().await["type"], "pong", "no event after complete");
 
@@ -295,7 +276,7 @@ async fn the_legacy_graphql_ws_protocol_works() {
     let admin = core.admin_token().await;
     let (_u, token) = core.user(&admin, "gws-legacy").await;
     let project = core.project(&token, "gws-legacy").await;
-    let version = set_config(&core, &token, &project.id, "legacy", json!(1)).await;
+    let version = core.set_config(&token, &project.id, "legacy", json!(1)).await.version;
     assert_eq!(version, 1);
     let edge = edge(&core, &[]).await;
 
@@ -344,7 +325,7 @@ async fn a_subscriber_that_stops_reading_is_closed_with_1013() {
     let mut written = 0;
     while metric(&edge, "graphql_slow_consumer_closes_total").await < 1.0 {
         assert!(written < 2000, "never closed the slow consumer");
-        set_config(&core, &token, &project.id, &format!("k{}", written % 10), json!(big)).await;
+        core.set_config(&token, &project.id, &format!("k{}", written % 10), json!(big)).await;
         written += 1;
     }
     let (messages, code) = slow.until_close().await;
@@ -379,7 +360,7 @@ async fn a_subscription_that_falls_behind_its_events_is_closed_with_1013() {
     c.subscribe("1", &query, json!({"p": project.id})).await;
     // Live once the first write arrives (the protocol does not acknowledge a subscription).
     loop {
-        set_config(&core, &token, &project.id, "warm-up", json!(1)).await;
+        core.set_config(&token, &project.id, "warm-up", json!(1)).await;
         if let Ok(m) = tokio::time::timeout(Duration::from_millis(300), c.recv()).await {
             assert_eq!(m["type"], "next", "{m}");
             break;
@@ -387,7 +368,7 @@ async fn a_subscription_that_falls_behind_its_events_is_closed_with_1013() {
     }
 
     let keys: Vec<String> = (0..200).map(|i| format!("burst.{}", i % 20)).collect();
-    let writes = keys.iter().enumerate().map(|(i, key)| set_config(&core, &token, &project.id, key, json!(i)));
+    let writes = keys.iter().enumerate().map(|(i, key)| core.set_config(&token, &project.id, key, json!(i)));
     let ((messages, code), _) = tokio::join!(c.until_close(), futures::future::join_all(writes));
     assert_eq!(code, Some(1013), "after {} messages", messages.len());
     assert!(messages.len() < 200, "closed before the burst was through: {}", messages.len());
@@ -508,7 +489,7 @@ async fn last_of_each(c: &mut Client) -> std::collections::HashMap<String, Value
 async fn until_live(core: &TestCore, token: &str, project_id: &str, clients: &mut [&mut Client], id: &str) -> i64 {
     let mut live = vec![false; clients.len()];
     for i in 0..50 {
-        set_config(core, token, project_id, "warm", json!(i)).await;
+        core.set_config(token, project_id, "warm", json!(i)).await;
         for (n, c) in clients.iter_mut().enumerate() {
             while let Ok(Some(Ok(Message::Text(t)))) =
                 tokio::time::timeout(Duration::from_millis(100), c.ws.next()).await
@@ -557,7 +538,7 @@ async fn sockets_running_the_same_operation_get_the_same_results_and_stay_author
 
     // Both members get every event, with the same result.
     for i in 0..3 {
-        set_config(&core, &owner_token, &project.id, "shared", json!({"n": i})).await;
+        core.set_config(&owner_token, &project.id, "shared", json!({"n": i})).await;
         let (x, y) = (next_of(&mut a, "s").await, next_of(&mut b, "s").await);
         assert_eq!(x["type"], "next", "{x}");
         assert_eq!(x["payload"], y["payload"]);
@@ -581,8 +562,8 @@ async fn sockets_running_the_same_operation_get_the_same_results_and_stay_author
     let ended = ended.expect("the removed member's subscription ends");
     assert_eq!(ended["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{ended}");
     assert_eq!(next_of(&mut b, "s").await["type"], "complete");
-    let seq = set_config(&core, &owner_token, &project.id, "after-removal", json!(1)).await;
-    assert!(seq > 0);
+    let version = core.set_config(&owner_token, &project.id, "after-removal", json!(1)).await.version;
+    assert!(version > 0);
     loop {
         let m = next_of(&mut a, "s").await;
         assert_eq!(m["type"], "next", "{m}");
@@ -614,8 +595,8 @@ async fn aliases_fragments_directives_and_variables_give_each_operation_its_own_
     until_live(&core, &token, &project.id, &mut [&mut b], "without").await;
     until_live(&core, &token, &project.id, &mut [&mut b], "plain").await;
 
-    let seq = set_config(&core, &token, &project.id, "ops", json!(true)).await;
-    assert!(seq > 0);
+    let version = core.set_config(&token, &project.id, "ops", json!(true)).await.version;
+    assert!(version > 0);
     let (last_a, last_b) = (last_of_each(&mut a).await, last_of_each(&mut b).await);
     let m = &last_a["aliased"];
     assert_eq!(m["payload"]["data"]["e"]["kind"], "config.set", "{m}");
@@ -646,7 +627,7 @@ async fn config_changed_with_history_is_read_per_subscriber_and_without_it_is_sh
     // Live once an event arrived on both (writes to other keys give nothing: write "k").
     let mut seen = (false, false);
     for i in 0..50 {
-        set_config(&core, &token, &project.id, "k", json!(i)).await;
+        core.set_config(&token, &project.id, "k", json!(i)).await;
         while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(100), c.ws.next()).await {
             let m: Value = serde_json::from_str(&t).unwrap();
             assert_eq!(m["type"], "next", "{m}");
@@ -667,7 +648,7 @@ async fn config_changed_with_history_is_read_per_subscriber_and_without_it_is_sh
     }
     assert_eq!(seen, (true, true));
     // Another key's change gives neither anything.
-    set_config(&core, &token, &project.id, "other", json!(1)).await;
+    core.set_config(&token, &project.id, "other", json!(1)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     c.send(json!({"type": "ping"})).await;
     let m = c.recv().await;

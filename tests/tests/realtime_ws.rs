@@ -222,22 +222,6 @@ fn seqs(events: &[Value]) -> Vec<i64> {
     events.iter().map(|e| e["seq"].as_i64().unwrap()).collect()
 }
 
-/// Sets a config key as `token`'s user.
-async fn set_config(core: &TestCore, token: &str, project_id: &str, key: &str, v: Value) {
-    core.configs()
-        .set_config(authed(
-            pb::SetConfigRequest {
-                project_id: project_id.into(),
-                key: key.into(),
-                value: Some(value(v)),
-                ..Default::default()
-            },
-            token,
-        ))
-        .await
-        .expect("set config");
-}
-
 /// The seqs of `channel` after `after` as core's log has them, once the relay numbered `n`.
 /// Small pages: events may be large (the slow-consumer test writes 48 KiB values).
 async fn log_after(core: &TestCore, token: &str, channel: &str, after: i64, n: usize) -> Vec<i64> {
@@ -271,7 +255,7 @@ async fn log_after(core: &TestCore, token: &str, channel: &str, after: i64, n: u
 /// Writes a marker config and waits until the relay numbered it: every event committed before
 /// is numbered too. Returns the latest seq then.
 async fn settle(core: &TestCore, token: &str, project_id: &str) -> i64 {
-    set_config(core, token, project_id, "settle", json!(true)).await;
+    core.set_config(token, project_id, "settle", json!(true)).await;
     let filter = format!("channel = \"project:{project_id}\" AND type = \"config.set\"");
     assert!(!core.wait_events(token, &filter, 1).await.is_empty(), "the relay numbers the marker");
     latest_seq(core, token).await
@@ -370,7 +354,7 @@ async fn subscribe_receive_unsubscribe_and_ping() {
     );
     let start = v["seq"].as_i64().unwrap();
 
-    set_config(&core, &token, &project.id, "feature.flag", json!({"on": true})).await;
+    core.set_config(&token, &project.id, "feature.flag", json!({"on": true})).await;
     let e = c.event_of("config.set").await;
     assert_eq!(e["channel"], channel.as_str());
     assert!(e["seq"].as_i64().unwrap() > start);
@@ -387,7 +371,7 @@ async fn subscribe_receive_unsubscribe_and_ping() {
     c.send(json!({"type": "unsubscribe", "id": "4", "channel": channel})).await;
     assert_eq!(c.expect("unsubscribed").await["id"], "4");
     // After unsubscribing: a project write is not delivered, a later system event is.
-    set_config(&core, &token, &project.id, "feature.flag", json!(false)).await;
+    core.set_config(&token, &project.id, "feature.flag", json!(false)).await;
     let v = c.subscribe("5", "system", None).await;
     assert_eq!(v["type"], "subscribed");
     core.settings()
@@ -431,7 +415,7 @@ async fn access_is_checked_by_core_for_each_subscribe() {
     // The admin may follow `admin`.
     let mut a = Client::authed(&edge, &admin).await;
     assert_eq!(a.subscribe("1", "admin", None).await["type"], "subscribed");
-    set_config(&core, &owner_token, &project.id, "k", json!(1)).await;
+    core.set_config(&owner_token, &project.id, "k", json!(1)).await;
     let e = a.event_of("config.set").await;
     assert_eq!(e["channel"], "admin", "{e}");
 }
@@ -454,7 +438,7 @@ async fn a_removed_member_is_cut_off_while_others_keep_receiving() {
     assert_eq!(o.subscribe("o", &channel, None).await["type"], "subscribed");
     edge.wait_metric("realtime_upstream_streams", |v| v == 1.0).await;
 
-    set_config(&core, &owner_token, &project.id, "before", json!(1)).await;
+    core.set_config(&owner_token, &project.id, "before", json!(1)).await;
     v.event_of("config.set").await;
     o.event_of("config.set").await;
 
@@ -462,7 +446,7 @@ async fn a_removed_member_is_cut_off_while_others_keep_receiving() {
         .remove_member(authed(pb::RemoveMemberRequest { id: member.id.clone(), etag: String::new() }, &owner_token))
         .await
         .unwrap();
-    set_config(&core, &owner_token, &project.id, "after", json!(2)).await;
+    core.set_config(&owner_token, &project.id, "after", json!(2)).await;
 
     // The viewer's subscription ends with an error naming the channel; nothing written after
     // the removal reaches it.
@@ -503,14 +487,14 @@ async fn resume_with_after_gets_exactly_the_missed_events() {
 
     let mut c = Client::authed(&edge, &token).await;
     c.subscribe("1", &channel, None).await;
-    set_config(&core, &token, &project.id, "k", json!(0)).await;
+    core.set_config(&token, &project.id, "k", json!(0)).await;
     let first = c.event_of("config.set").await;
     let last_seen = first["seq"].as_i64().unwrap();
     drop(c);
 
     // Missed while disconnected.
     for i in 1..=5 {
-        set_config(&core, &token, &project.id, "k", json!(i)).await;
+        core.set_config(&token, &project.id, "k", json!(i)).await;
     }
     assert_eq!(log_after(&core, &token, &channel, last_seen, 5).await.len(), 5);
 
@@ -518,7 +502,7 @@ async fn resume_with_after_gets_exactly_the_missed_events() {
     let v = c.subscribe("2", &channel, Some(last_seen)).await;
     assert_eq!(v["type"], "subscribed", "{v}");
     // And one more while resumed.
-    set_config(&core, &token, &project.id, "k", json!(6)).await;
+    core.set_config(&token, &project.id, "k", json!(6)).await;
     let expected = log_after(&core, &token, &channel, last_seen, 6).await;
     let mut got = vec![];
     c.events_until(*expected.last().unwrap(), &mut got).await;
@@ -589,7 +573,7 @@ async fn resuming_several_channels_together_replays_them_in_one_order() {
     let edge = spawn_edge(&core, &[]).await;
     for i in 0..15 {
         for p in [&a, &b] {
-            set_config(&core, &token, &p.id, &format!("k{}", i % 4), json!(i)).await;
+            core.set_config(&token, &p.id, &format!("k{}", i % 4), json!(i)).await;
         }
     }
     let channels = [format!("project:{}", a.id), format!("project:{}", b.id)];
@@ -737,7 +721,7 @@ async fn a_client_that_stops_reading_is_closed_with_1013_and_can_resume() {
     let mut written = 0;
     while edge.metric("realtime_slow_consumer_closes_total").await < 1.0 {
         assert!(written < 2000, "never closed the slow consumer");
-        set_config(&core, &token, &project.id, &format!("k{}", written % 10), json!(big)).await;
+        core.set_config(&token, &project.id, &format!("k{}", written % 10), json!(big)).await;
         written += 1;
     }
     let (frames, code) = slow.until_close().await;
@@ -866,7 +850,7 @@ async fn many_clients_on_one_channel_share_one_upstream() {
     assert_eq!(edge.metric("realtime_subscriptions").await, 20.0);
     assert_eq!(edge.metric("realtime_connections").await, 20.0);
 
-    set_config(&core, &token, &project.id, "shared", json!(owner.id)).await;
+    core.set_config(&token, &project.id, "shared", json!(owner.id)).await;
     for c in &mut clients {
         assert_eq!(c.event_of("config.set").await["event"]["payload"]["key"], "shared");
     }
@@ -943,8 +927,8 @@ async fn a_write_through_one_core_reaches_subscribers_of_an_edge_on_another() {
     let mut c2 = Client::authed(&edge2, &token).await;
     assert_eq!(c1.subscribe("1", &channel, None).await["type"], "subscribed");
     assert_eq!(c2.subscribe("1", &channel, None).await["type"], "subscribed");
-    set_config(&core1, &token, &project.id, "via", json!("core1")).await;
-    set_config(&core2, &token, &project.id, "via", json!("core2")).await;
+    core1.set_config(&token, &project.id, "via", json!("core1")).await;
+    core2.set_config(&token, &project.id, "via", json!("core2")).await;
     for c in [&mut c1, &mut c2] {
         let a = c.event_of("config.set").await;
         let b = c.event_of("config.set").await;
@@ -1030,7 +1014,7 @@ async fn resuming_before_the_retained_log_is_out_of_range() {
     let project = core.project(&admin, "ws-expired").await;
     let channel = format!("project:{}", project.id);
     for i in 0..4 {
-        set_config(&core, &admin, &project.id, &format!("k{i}"), json!(i)).await;
+        core.set_config(&admin, &project.id, &format!("k{i}"), json!(i)).await;
     }
     let seqs = log_after(&core, &admin, &channel, 0, 5).await;
     sqlx::query("DELETE FROM events WHERE seq < $1").bind(seqs[3]).execute(&mut core.db().await).await.unwrap();
